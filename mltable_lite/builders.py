@@ -1,0 +1,177 @@
+"""The builders: user arguments → a validated plan → an ``MLTable``. Nothing is read here.
+
+Argument checks happen at build time with the reference's messages, so code that matches on
+them keeps working.
+
+Example:
+    >>> import mltable_lite as mltable
+    >>> tbl = mltable.from_delimited_files([{"pattern": "data/*.csv"}], delimiter=";")
+    >>> tbl.paths
+    [{'pattern': 'data/*.csv'}]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import UserErrorException
+from .plan import InferOptions, Plan, ReadDelimited, ReadDeltaLake, ReadJsonLines, ReadParquet
+from .plan_yaml import SCHEMA_ERROR, path_spec_from_dict
+from .storage import canonical_uri
+from .table import MLTable
+from .types import data_type_of
+
+
+class PathsArgumentError(UserErrorException, TypeError):
+    """``paths`` is malformed. Also a ``TypeError``, which the reference raises here."""
+
+
+def _path_specs(paths: Any) -> tuple:
+    if isinstance(paths, (str, dict)) or not isinstance(paths, (list, tuple)):
+        raise PathsArgumentError(
+            f"paths must be a list of dicts such as [{{'file': 'data/a.csv'}}] or "
+            f"[{{'pattern': 'data/*.csv'}}], not {type(paths).__name__} {paths!r:.100}")
+    specs = []
+    for index, entry in enumerate(paths):
+        if isinstance(entry, dict) and len(entry) == 1:
+            kind, value = next(iter(entry.items()))
+            if kind in ("file", "folder", "pattern") and isinstance(value, str) and value:
+                specs.append(path_spec_from_dict(entry, None, "paths", index))
+                continue
+        shown = {key: (canonical_uri(value) if isinstance(value, str) else value) for key, value in entry.items()} \
+            if isinstance(entry, dict) else entry
+        raise UserErrorException(
+            f"{SCHEMA_ERROR}{shown!r} is not valid under any of the given schemas. Each path must be a dict with "
+            "exactly one key, 'file', 'folder' or 'pattern', whose value is a path string.")
+    return tuple(specs)
+
+
+def from_delimited_files(paths, header="all_files_same_headers", delimiter=",", support_multi_line=False,
+                         empty_as_string=False, encoding="utf8", include_path_column=False,
+                         infer_column_types=True) -> MLTable:
+    """A table of delimited text files (CSV, TSV, ...).
+
+    Args:
+        paths: list of ``{'file' | 'folder' | 'pattern': path}``; folders are read recursively.
+        header: 'all_files_same_headers' (default), 'all_files_different_headers',
+            'from_first_file' or 'no_header' (or an ``MLTableHeaders`` member).
+        delimiter: the field separator.
+        support_multi_line: allow quoted values to span lines.
+        empty_as_string: empty fields become '' instead of null.
+        encoding: 'utf8', 'latin1', 'windows1252', 'utf16', ... or an ``MLTableFileEncoding``.
+        include_path_column: add a first column ``Path`` with each row's file.
+        infer_column_types: True, False, or ``{'sample_size': N, 'column_type_overrides': {...}}``.
+
+    Example:
+        >>> tbl = mltable.from_delimited_files([{"pattern": "./data/*.csv"}], header="no_header")
+        >>> df = tbl.to_pandas_dataframe()                                    # doctest: +SKIP
+    """
+    from .readers.delimited import validate_delimiter, validate_encoding, validate_header
+
+    step = ReadDelimited(
+        delimiter=validate_delimiter(delimiter),
+        header=validate_header(header),
+        support_multi_line=bool(support_multi_line),
+        empty_as_string=bool(empty_as_string),
+        encoding=validate_encoding(encoding),
+        include_path_column=bool(include_path_column),
+        infer_column_types=_infer_options(infer_column_types),
+    )
+    return MLTable(Plan(paths=_path_specs(paths), reader=step))
+
+
+def _infer_options(value: Any):
+    if isinstance(value, bool):
+        return value
+    if not isinstance(value, dict):
+        raise UserErrorException("`infer_column_types` must be a bool or a dictionary.")
+    unknown = set(value) - {"sample_size", "column_type_overrides"}
+    if unknown:
+        raise UserErrorException(
+            "If `infer_column_types` is a dictionary, may only contain keys 'sample_size' and "
+            f"'column_type_overrides'. Unknown key(s): {sorted(unknown)}")
+    sample_size = value.get("sample_size")
+    if sample_size is not None and (isinstance(sample_size, bool) or not isinstance(sample_size, int)
+                                    or sample_size <= 0):
+        raise UserErrorException("If `infer_column_types` is a dictionary with a 'sample_size' key, "
+                                 "its value must be a positive integer")
+    overrides_value = value.get("column_type_overrides")
+    overrides = []
+    if overrides_value is not None:
+        if not isinstance(overrides_value, dict):
+            raise UserErrorException("If `infer_column_types` is a dictionary with a 'column_type_overrides' key, "
+                                     "its value must be a dictionary of strings to `mltable.DataType`s or strings")
+        for columns, dtype in overrides_value.items():
+            names = (columns,) if isinstance(columns, str) else tuple(columns)
+            overrides.append((names, data_type_of(dtype)))
+    if sample_size is None and not overrides:
+        return True
+    return InferOptions(sample_size=sample_size, overrides=tuple(overrides))
+
+
+def from_parquet_files(paths, include_path_column=False) -> MLTable:
+    """A table of parquet files; several files are unioned by column name.
+
+    Example:
+        >>> tbl = mltable.from_parquet_files([{"folder": "./data/parquet"}])  # doctest: +SKIP
+    """
+    return MLTable(Plan(paths=_path_specs(paths), reader=ReadParquet(include_path_column=bool(include_path_column))))
+
+
+def from_json_lines_files(paths, invalid_lines="error", encoding="utf8", include_path_column=False) -> MLTable:
+    """A table of JSON lines files (one JSON object per line).
+
+    ``invalid_lines='drop'`` skips lines that are not JSON objects instead of failing.
+
+    Example:
+        >>> tbl = mltable.from_json_lines_files([{"file": "events.jsonl"}], invalid_lines="drop")
+    """
+    from .readers.delimited import validate_encoding
+
+    if invalid_lines not in ("error", "drop"):
+        raise UserErrorException("Invalid value for invalid_lines, the supported values are ['error', 'drop']")
+    step = ReadJsonLines(encoding=validate_encoding(encoding), invalid_lines=invalid_lines,
+                         include_path_column=bool(include_path_column))
+    return MLTable(Plan(paths=_path_specs(paths), reader=step))
+
+
+def from_paths(paths) -> MLTable:
+    """A table with one ``Path`` column listing the files (StreamInfo values); nothing is parsed.
+
+    Example:
+        >>> mltable.from_paths([{"pattern": "images/*.png"}]).to_pandas_dataframe()  # doctest: +SKIP
+    """
+    return MLTable(Plan(paths=_path_specs(paths)))
+
+
+def from_delta_lake(delta_table_uri, timestamp_as_of=None, version_as_of=None, include_path_column=False) -> MLTable:
+    """A table of a Delta Lake table's snapshot: the latest, ``version_as_of`` or ``timestamp_as_of``.
+
+    Example:
+        >>> tbl = mltable.from_delta_lake("./delta/sales", version_as_of=3)  # doctest: +SKIP
+    """
+    from .readers.delta_options import validate_delta_options
+
+    timestamp_as_of, version_as_of = validate_delta_options(timestamp_as_of, version_as_of)
+    if not isinstance(delta_table_uri, str) or not delta_table_uri:
+        raise UserErrorException("delta_table_uri must be a non-empty string naming the table's folder")
+    spec = path_spec_from_dict({"folder": delta_table_uri}, None)
+    step = ReadDeltaLake(timestamp_as_of=timestamp_as_of, version_as_of=version_as_of,
+                         include_path_column=bool(include_path_column))
+    return MLTable(Plan(paths=(spec,), reader=step))
+
+
+def load(uri: str, storage_options: dict | None = None, ml_client=None) -> MLTable:
+    """Load the ``MLTable`` file of a folder; relative paths in it resolve against that folder.
+
+    Example:
+        >>> tbl = mltable.load("./examples/iris")                        # doctest: +SKIP
+        >>> tbl.show(3)                                                  # doctest: +SKIP
+    """
+    from .loading import load_table
+
+    return load_table(uri, storage_options)
+
+
+__all__ = ["from_delimited_files", "from_parquet_files", "from_json_lines_files", "from_paths",
+           "from_delta_lake", "load"]

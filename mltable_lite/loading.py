@@ -1,0 +1,42 @@
+"""``load``: read ``<folder>/MLTable``, validate it against the MLTable JSON Schema, build a plan.
+
+Example:
+    >>> tbl = load_table("./examples/iris")          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from .errors import NOT_FOUND_CODE, UserErrorException
+from .plan_yaml import plan_from_dict
+from .schema import validate_document
+from .storage import canonical_uri, is_local, join_uri, local_path, open_store
+from .table import MLTable
+from .yaml_io import parse_yaml
+
+MLTABLE_FILE = "MLTable"
+
+
+def load_table(uri: str, storage_options: dict | None = None) -> MLTable:
+    if not isinstance(uri, str) or not uri:
+        raise UserErrorException("load() needs the path or URI of a folder that holds an MLTable file")
+    folder_uri = canonical_uri(uri.rstrip("/") or "/")
+    file_uri = join_uri(folder_uri, MLTABLE_FILE) if is_local(folder_uri) else folder_uri.rstrip("/") + "/" + MLTABLE_FILE
+    store = open_store(file_uri, storage_options)
+    path = store.path_of(file_uri)
+    if store.kind(path) != "file":
+        shown = local_path(folder_uri) if is_local(folder_uri) else folder_uri
+        raise UserErrorException(
+            f"Not able to find MLTable file from the MLTable folder '{shown}'. load() takes the folder that "
+            f"holds a file named exactly 'MLTable' (case-sensitive), not the file itself.",
+            error_code=NOT_FOUND_CODE)
+    with store.open_input(path) as handle:
+        raw = handle.read()
+    source = local_path(file_uri) if is_local(file_uri) else file_uri
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UserErrorException(f"MLTable yaml is invalid: '{source}' is not UTF-8 text") from None
+    document = parse_yaml(text, source)
+    validate_document(document, source)
+    plan = plan_from_dict(document, base_uri=folder_uri, source=source)
+    return MLTable(plan, storage_options)

@@ -1,0 +1,101 @@
+"""URI spelling: what the user wrote → one canonical URI per location.
+
+Local paths become ``file:///abs/path`` (normalised, ``..`` collapsed); remote URIs pass through.
+
+Example:
+    >>> canonical_uri("data/../a.csv", base_dir="/work")
+    'file:///work/a.csv'
+    >>> canonical_uri("https://host/x.csv", base_dir="/work")
+    'https://host/x.csv'
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+
+
+def scheme_of(uri: str) -> str:
+    """``'file'`` for local paths, else the URI scheme in lower case (``'https'``, ``'abfss'``)."""
+    match = _SCHEME.match(uri)
+    if match is None or _WINDOWS_DRIVE.match(uri):
+        return "file"
+    return match.group(1).lower()
+
+
+def is_local(uri: str) -> bool:
+    return scheme_of(uri) == "file"
+
+
+def local_path(uri: str) -> str:
+    """The OS path of a local URI or plain path (``file:///a/b`` → ``/a/b``)."""
+    if uri.lower().startswith("file://"):
+        rest = uri[len("file://"):]
+        # file:///abs is absolute; file://relative is accepted by the reference too.
+        return rest if rest.startswith("/") else os.path.abspath(rest)
+    return uri
+
+
+def canonical_uri(given: str, base_dir: str | None = None) -> str:
+    """Resolve ``given`` against ``base_dir`` (a local folder or a remote URI folder).
+
+    Relative local paths resolve against ``base_dir`` or the current directory.
+    """
+    if not is_local(given):
+        return given
+    if given.lower().startswith("file://"):
+        rest = given[len("file://"):]
+        if rest.startswith("/"):
+            return "file://" + _normalise(rest)
+        given = rest
+    if os.path.isabs(given):
+        return "file://" + _normalise(given)
+    if base_dir is not None and not is_local(base_dir):
+        return join_uri(base_dir, given)
+    base = local_path(base_dir) if base_dir is not None else os.getcwd()
+    return "file://" + _normalise(os.path.join(base, given))
+
+
+def join_uri(base: str, relative: str) -> str:
+    """Join a relative path onto a folder URI, collapsing ``..``."""
+    if is_local(base):
+        return canonical_uri(relative, base)
+    scheme, rest = base.split("://", 1)
+    authority, _, path = rest.partition("/")
+    joined = posixpath.normpath(posixpath.join("/" + path, relative))
+    return f"{scheme}://{authority}{joined}"
+
+
+def parent_uri(uri: str) -> str:
+    if is_local(uri):
+        return "file://" + os.path.dirname(local_path(uri).rstrip("/") or "/")
+    return uri.rstrip("/").rsplit("/", 1)[0]
+
+
+def relative_to(uri: str, folder_uri: str) -> str | None:
+    """``uri`` relative to ``folder_uri`` if both are local, else ``None``.
+
+    Mirrors the reference's save(): a path that would have to climb to the file-system root is
+    not made relative (``None``).
+    """
+    if not (is_local(uri) and is_local(folder_uri)):
+        return None
+    target, folder = local_path(uri), local_path(folder_uri)
+    relative = os.path.relpath(target, folder)
+    climbs = relative.split(os.sep).count("..")
+    folder_depth = len([part for part in folder.split(os.sep) if part])
+    if climbs >= folder_depth:
+        return None
+    return relative
+
+
+def _normalise(path: str) -> str:
+    normalised = os.path.normpath(path)
+    # normpath keeps a leading '//' (POSIX allows it to mean something else); we do not.
+    if normalised.startswith("//"):
+        normalised = "/" + normalised.lstrip("/")
+    return normalised

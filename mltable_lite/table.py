@@ -1,0 +1,299 @@
+"""``MLTable``: an immutable plan with builder methods and terminal calls.
+
+Builder methods return a new table; nothing is read until a terminal call
+(``to_pandas_dataframe``, ``to_arrow``, ``show``, ``get_partition_count``, ``save``).
+
+Example:
+    >>> import mltable_lite as mltable
+    >>> tbl = mltable.from_delimited_files([{"file": "examples/data/iris.csv"}])
+    >>> tbl.take(3).to_pandas_dataframe().shape                        # doctest: +SKIP
+    (3, 5)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import UserErrorException
+from .plan import (DropColumns, Filter, FrozenMap, KeepColumns, Plan, RandomPercentSample, Skip, Take,
+                   TakeRandomSample)
+
+
+class MLTable:
+    """A table to load: paths, a reader and transforms, recorded as a plan (the MLTable YAML).
+
+    Build one with ``from_delimited_files``, ``from_parquet_files``, ``from_json_lines_files``,
+    ``from_delta_lake``, ``from_paths`` or ``load``; chain transforms; then call
+    ``to_pandas_dataframe()``.
+
+    Example:
+        >>> tbl = mltable.from_parquet_files([{"pattern": "data/*.parquet"}])    # doctest: +SKIP
+        >>> df = tbl.keep_columns(["id", "score"]).take(10).to_pandas_dataframe()  # doctest: +SKIP
+    """
+
+    def __init__(self, plan: Plan, storage_options: dict | None = None):
+        self._plan = plan
+        self._storage_options = storage_options
+
+    # --- identity and display ---------------------------------------------------------------
+
+    def _derive(self, plan: Plan) -> "MLTable":
+        return MLTable(plan, self._storage_options)
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, MLTable) and other._plan == self._plan
+
+    def __hash__(self) -> int:
+        return hash(self._plan)
+
+    def __str__(self) -> str:
+        from .plan_yaml import plan_to_dict
+        from .yaml_io import dump_yaml
+
+        return dump_yaml(plan_to_dict(self._plan))
+
+    def __repr__(self) -> str:
+        return self.__str__()
+
+    def _to_yaml_dict(self) -> dict:
+        from .plan_yaml import plan_to_dict
+
+        return plan_to_dict(self._plan)
+
+    @property
+    def paths(self) -> list[dict]:
+        """The path specs as given: ``[{'file': 'data/a.csv'}, {'pattern': '...'}]``."""
+        return [spec.as_given() for spec in self._plan.paths]
+
+    @property
+    def partition_keys(self) -> list[str]:
+        """Columns created by ``extract_columns_from_partition_format``: plain keys, then the date column."""
+        from .partitions import partition_keys
+
+        return partition_keys(self._plan)
+
+    @property
+    def traits(self) -> "Traits":
+        """Column roles: ``timestamp_column`` and ``index_columns`` (settable).
+
+        Example: ``tbl.traits.index_columns = ["id"]``
+        """
+        return Traits(self)
+
+    @property
+    def metadata(self) -> "Metadata":
+        """Free-form metadata kept in the YAML: ``tbl.metadata.get("owner")``, ``.add(key, value)``."""
+        return Metadata(self)
+
+    # --- builder methods (issue: transforms) ----------------------------------------------------
+
+    def take(self, count: int = 20) -> "MLTable":
+        """The first ``count`` rows. Example: ``tbl.take(5).to_pandas_dataframe()``"""
+        if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
+            raise UserErrorException("Number of rows must be a positive integer")
+        return self._derive(self._plan.with_transform(Take(count)))
+
+    def skip(self, count: int) -> "MLTable":
+        """Every row after the first ``count``. Example: ``tbl.skip(10).take(5)``"""
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise UserErrorException("Count must be an integer > 0.")
+        return self._derive(self._plan.with_transform(Skip(count)))
+
+    def show(self, count: int = 20):
+        """``take(count).to_pandas_dataframe()``: a quick look. Example: ``tbl.show(5)``"""
+        return self.take(count).to_pandas_dataframe()
+
+    def keep_columns(self, columns) -> "MLTable":
+        """Only these columns, in this order (unknown names are ignored, as in the reference).
+
+        Example: ``tbl.keep_columns(["id", "score"])``
+        """
+        names = _column_names(columns)
+        missing_traits = self._plan.traits.columns() - set(names)
+        if missing_traits:
+            raise UserErrorException("Columns in traits must be kept and cannot be dropped")
+        return self._derive(self._plan.with_transform(KeepColumns(tuple(names))))
+
+    def drop_columns(self, columns) -> "MLTable":
+        """Every column but these (unknown names are ignored). Example: ``tbl.drop_columns("tmp")``"""
+        names = _column_names(columns)
+        if self._plan.traits.columns() & set(names):
+            raise UserErrorException("Columns in traits must be kept and cannot be dropped")
+        return self._derive(self._plan.with_transform(DropColumns(tuple(names))))
+
+    def filter(self, expression: str) -> "MLTable":
+        """Rows for which ``expression`` is true.
+
+        The language is Python-like: comparisons, ``and``/``or``/``not``, arithmetic, string,
+        number, ``True``/``False``/``None`` and ``datetime(y, m, d[, H, M, S])`` literals, bare
+        column names or ``col("name with spaces")``, and ``name.startswith("a")``. Syntax errors
+        are raised here, with their position. The text is parsed by mltable_lite's own grammar;
+        it is never evaluated as Python.
+
+        Example: ``tbl.filter('fare > 10 and col("pickup zone").startswith("Down")')``
+        """
+        if not isinstance(expression, str):
+            raise UserErrorException("Expression should be a string")
+        from .expressions import parse
+
+        parse(expression)
+        return self._derive(self._plan.with_transform(Filter(expression)))
+
+    def take_random_sample(self, probability: float, seed: int | None = None) -> "MLTable":
+        """Keep each row independently with ``probability``, in the original order.
+
+        The same ``seed`` keeps the same rows on every run and machine; without one a seed is
+        drawn now and written into the plan, so the table stays reproducible once saved.
+
+        Example: ``tbl.take_random_sample(0.1, seed=7)``
+        """
+        if not isinstance(probability, float) or not 0.0 < probability < 1.0:
+            raise UserErrorException("Probability should an float greater than 0 and less than 1")
+        seed = _seed(seed)
+        return self._derive(self._plan.with_transform(TakeRandomSample(probability, seed)))
+
+    def random_split(self, percent: float = 0.5, seed: int | None = None) -> tuple["MLTable", "MLTable"]:
+        """Split the rows in two disjoint tables holding about ``percent`` and ``1 - percent`` of them.
+
+        Example: ``train, test = tbl.random_split(0.8, seed=1)``
+        """
+        if not isinstance(percent, float) or not 0.0 < percent < 1.0:
+            raise UserErrorException("Percent should be a float greater than 0 and less than 1")
+        seed = _seed(seed)
+        first = self._derive(self._plan.with_transform(RandomPercentSample(0.0, percent, seed)))
+        second = self._derive(self._plan.with_transform(RandomPercentSample(percent, 1.0, seed)))
+        return first, second
+
+    # --- terminal calls ------------------------------------------------------------------------
+
+    def to_pandas_dataframe(self):
+        """Read everything into a pandas DataFrame (fresh RangeIndex, the reference's dtypes).
+
+        Example:
+            >>> df = mltable.from_delimited_files([{"file": "a.csv"}]).to_pandas_dataframe()  # doctest: +SKIP
+        """
+        from .executor import to_pandas
+
+        return to_pandas(self._plan, self._storage_options)
+
+    def to_arrow(self):
+        """Read everything into one ``pyarrow.Table`` (mltable_lite only; no pandas copy)."""
+        from .executor import to_arrow
+
+        return to_arrow(self._plan, self._storage_options)
+
+    def to_batches(self):
+        """Iterate over the result as ``pyarrow.RecordBatch`` es, reading lazily (mltable_lite only).
+
+        Example: ``for batch in tbl.to_batches(): train_on(batch)``
+        """
+        from .executor import stream_tables
+
+        for table in stream_tables(self._plan, self._storage_options):
+            yield from table.to_batches()
+
+    def save(self, path: str | None = None, overwrite: bool = True, colocated: bool = False,
+             show_progress: bool = False, if_err_remove_files: bool = True) -> "MLTable":
+        """Write this table as ``<path>/MLTable`` (paths relative to ``path``) and return it.
+
+        ``colocated=True`` also copies the data files into ``path``.
+
+        Example: ``tbl.save("./my_table")`` then ``mltable.load("./my_table")``
+        """
+        from .saving import save
+
+        save(self, path, overwrite=overwrite, colocated=colocated)
+        return self
+
+
+class Traits:
+    """A live view of a table's ``traits``; setting a value updates the table."""
+
+    def __init__(self, table: MLTable):
+        self._table = table
+
+    @property
+    def timestamp_column(self) -> str | None:
+        return self._table._plan.traits.timestamp_column
+
+    @timestamp_column.setter
+    def timestamp_column(self, value: str | None) -> None:
+        if value is not None and not isinstance(value, str):
+            raise UserErrorException("timestamp_column must be a string")
+        self._set(timestamp_column=value)
+
+    @property
+    def index_columns(self) -> list | None:
+        columns = self._table._plan.traits.index_columns
+        return list(columns) if columns is not None else None
+
+    @index_columns.setter
+    def index_columns(self, value) -> None:
+        if isinstance(value, str):
+            value = [value]
+        if value is not None and not all(isinstance(item, str) for item in value):
+            raise UserErrorException("index_columns must be a list of strings")
+        self._set(index_columns=tuple(value) if value is not None else None)
+
+    def _set(self, **changes) -> None:
+        from dataclasses import replace
+
+        plan = self._table._plan
+        self._table._plan = plan.replace(traits=replace(plan.traits, **changes))
+
+    def __repr__(self) -> str:
+        return f"Traits(timestamp_column={self.timestamp_column!r}, index_columns={self.index_columns!r})"
+
+
+class Metadata:
+    """A live view of a table's free-form ``metadata`` mapping."""
+
+    def __init__(self, table: MLTable):
+        self._table = table
+
+    def _current(self) -> dict:
+        metadata = self._table._plan.metadata
+        return metadata.to_python() if metadata else {}
+
+    def has_attribute(self, key: str) -> bool:
+        return key in self._current()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._current().get(key, default)
+
+    def add(self, key: str, value: Any) -> None:
+        current = self._current()
+        current[key] = value
+        self._table._plan = self._table._plan.replace(metadata=FrozenMap.of(current))
+
+    def to_dict(self) -> dict:
+        return self._current()
+
+    def __repr__(self) -> str:
+        return f"Metadata({self._current()!r})"
+
+
+def _seed(seed: int | None) -> int:
+    if seed is None:
+        import random
+
+        # As the reference: a seed drawn at build time and recorded, so a saved table is reproducible.
+        return random.randint(1, 1000)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise UserErrorException("A random seed must be an integer")
+    return seed
+
+
+def _column_names(columns) -> list[str]:
+    if isinstance(columns, str):
+        names = [columns]
+    elif isinstance(columns, (list, tuple, set)) and all(isinstance(c, str) for c in columns):
+        names = list(columns)
+    else:
+        raise UserErrorException(
+            "Expect column names to be a string, a list of strings, a tuple of strings, or a set of strings")
+    duplicates = {name for name in names if names.count(name) > 1}
+    if duplicates:
+        raise UserErrorException(f"Found duplicate columns in given column names: {duplicates}")
+    return names
+
