@@ -27,15 +27,19 @@ class PathsArgumentError(UserErrorException, TypeError):
 
 
 def _path_specs(paths: Any) -> tuple:
-    if isinstance(paths, (str, dict)) or not isinstance(paths, (list, tuple)):
+    if not isinstance(paths, (list, tuple)):
         raise PathsArgumentError(
             f"paths must be a list of dicts such as [{{'file': 'data/a.csv'}}] or "
             f"[{{'pattern': 'data/*.csv'}}], not {type(paths).__name__} {paths!r:.100}")
     specs = []
     for index, entry in enumerate(paths):
-        if isinstance(entry, dict) and len(entry) == 1:
+        if not isinstance(entry, dict) or any(not isinstance(value, str) for value in entry.values()):
+            raise PathsArgumentError(
+                f"paths[{index}] = {entry!r:.100} must be a dict with one key, 'file', 'folder' or 'pattern', "
+                "whose value is a path string, such as {'file': 'data/a.csv'}")
+        if len(entry) == 1:
             kind, value = next(iter(entry.items()))
-            if kind in ("file", "folder", "pattern") and isinstance(value, str) and value:
+            if kind in ("file", "folder", "pattern") and value:
                 specs.append(path_spec_from_dict(entry, None, "paths", index))
                 continue
         shown = {key: (canonical_uri(value) if isinstance(value, str) else value) for key, value in entry.items()} \
@@ -85,28 +89,45 @@ def _infer_options(value: Any):
         return value
     if not isinstance(value, dict):
         raise UserErrorException("`infer_column_types` must be a bool or a dictionary.")
-    unknown = set(value) - {"sample_size", "column_type_overrides"}
-    if unknown:
-        raise UserErrorException(
-            "If `infer_column_types` is a dictionary, may only contain keys 'sample_size' and "
-            f"'column_type_overrides'. Unknown key(s): {sorted(unknown)}")
+    if set(value) - {"sample_size", "column_type_overrides"}:
+        raise UserErrorException("If `infer_column_types` is a dictionary, may only contain keys `sample_size` and "
+                                 "`column_type_overrides`.")
     sample_size = value.get("sample_size")
-    if sample_size is not None and (isinstance(sample_size, bool) or not isinstance(sample_size, int)
-                                    or sample_size <= 0):
-        raise UserErrorException("If `infer_column_types` is a dictionary with a 'sample_size' key, "
-                                 "its value must be a positive integer")
-    overrides_value = value.get("column_type_overrides")
-    overrides = []
-    if overrides_value is not None:
-        if not isinstance(overrides_value, dict):
-            raise UserErrorException("If `infer_column_types` is a dictionary with a 'column_type_overrides' key, "
-                                     "its value must be a dictionary of strings to `mltable.DataType`s or strings")
-        for columns, dtype in overrides_value.items():
-            names = (columns,) if isinstance(columns, str) else tuple(columns)
-            overrides.append((names, data_type_of(dtype)))
+    if "sample_size" in value and (isinstance(sample_size, bool) or not isinstance(sample_size, int)
+                                   or sample_size <= 0):
+        raise UserErrorException("If `infer_column_types` is a dictionary with a `sample_size` key, its value must "
+                                 "be a positive integer.")
+    overrides = ()
+    if "column_type_overrides" in value:
+        if not isinstance(value["column_type_overrides"], dict):
+            raise UserErrorException(
+                "If `infer_column_types` is a dictionary with a `column_type_overrides` key, its value must be a "
+                "dictionary of strings to `mltable.DataType`s or strings.")
+        overrides = column_type_pairs(value["column_type_overrides"])
     if sample_size is None and not overrides:
         return True
-    return InferOptions(sample_size=sample_size, overrides=tuple(overrides))
+    return InferOptions(sample_size=sample_size, overrides=overrides)
+
+
+def column_type_pairs(column_types: Any) -> tuple:
+    """``{name or (names...): DataType or alias}`` → ((names tuple, DataType), ...), checked as the reference."""
+    if not isinstance(column_types, dict) or not column_types:
+        raise UserErrorException("Expected a non-empty dict[Union[str, tuple[str]], Union[str, mltable.DataType]]")
+    pairs, seen = [], set()
+    for columns, dtype in column_types.items():
+        if isinstance(columns, str):
+            names = (columns,)
+        elif isinstance(columns, tuple) and all(isinstance(name, str) for name in columns):
+            names = columns
+        else:
+            raise UserErrorException(f"Column names must be a string or a tuple of strings, not {columns!r}")
+        for name in set(names):
+            if name in seen:
+                raise UserErrorException(
+                    f"Found duplicate column. Cannot convert column '{name}' to multiple `mltable.DataType`s.")
+            seen.add(name)
+        pairs.append((names, data_type_of(dtype)))
+    return tuple(pairs)
 
 
 def from_parquet_files(paths, include_path_column=False) -> MLTable:

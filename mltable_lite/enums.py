@@ -1,8 +1,10 @@
 """Enums accepted wherever the reference accepts them (``header=``, ``encoding=``).
 
+Values are the reference's integers; what counts is the member name.
+
 Example:
     >>> from mltable_lite import MLTableHeaders
-    >>> MLTableHeaders.no_header.value
+    >>> MLTableHeaders.no_header.name
     'no_header'
 """
 
@@ -12,20 +14,19 @@ from enum import Enum
 class MLTableHeaders(Enum):
     """How delimited files' first lines are treated (see ``from_delimited_files``)."""
 
-    all_files_same_headers = "all_files_same_headers"
-    all_files_different_headers = "all_files_different_headers"
-    from_first_file = "from_first_file"
-    no_header = "no_header"
+    no_header = 1
+    from_first_file = 2
+    all_files_different_headers = 3
+    all_files_same_headers = 4
 
 
 class MLTableFileEncoding(Enum):
     """Text encodings of delimited and JSON lines files."""
 
-    utf8 = "utf8"
-    iso88591 = "iso88591"
-    latin1 = "latin1"
-    ascii = "ascii"
-    utf16 = "utf16"
-    utf32 = "utf32"
-    utf8bom = "utf8bom"
-    windows1252 = "windows1252"
+    utf8 = 1
+    iso88591 = 2
+    latin1 = 3
+    ascii = 4
+    utf16 = 5
+    utf8bom = 6
+    windows1252 = 7

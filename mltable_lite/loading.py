@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .errors import NOT_FOUND_CODE, UserErrorException
 from .plan_yaml import plan_from_dict
-from .schema import validate_document
+from .schema import normalise_loaded, validate_document
 from .storage import canonical_uri, is_local, join_uri, local_path, open_store
 from .table import MLTable
 from .yaml_io import parse_yaml
@@ -36,7 +36,7 @@ def load_table(uri: str, storage_options: dict | None = None) -> MLTable:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UserErrorException(f"MLTable yaml is invalid: '{source}' is not UTF-8 text") from None
-    document = parse_yaml(text, source)
+    document = normalise_loaded(parse_yaml(text, source))
     validate_document(document, source)
     plan = plan_from_dict(document, base_uri=folder_uri, source=source)
     return MLTable(plan, storage_options)

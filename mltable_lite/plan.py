@@ -163,11 +163,14 @@ class Skip:
 @dataclass(frozen=True)
 class KeepColumns:
     columns: tuple
+    # The user passed one string rather than a list; only the YAML spelling depends on it.
+    as_string: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
 class DropColumns:
     columns: tuple
+    as_string: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)

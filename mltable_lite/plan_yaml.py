@@ -134,7 +134,7 @@ def _conversion_to_yaml(columns: tuple, dtype: DataType) -> dict:
 def data_type_to_yaml(dtype: DataType) -> Any:
     if dtype.kind == "bool":
         if dtype.true_values is None:
-            return "boolean"
+            return "boolean" if dtype.mismatch_as is None else {"boolean": {"mismatch_as": dtype.mismatch_as}}
         return {"boolean": {"false_values": list(dtype.false_values), "mismatch_as": dtype.mismatch_as,
                             "true_values": list(dtype.true_values)}}
     if dtype.kind == "datetime":
@@ -153,10 +153,9 @@ def _transform_to_dict(step) -> dict:
         return {"take": step.count}
     if isinstance(step, Skip):
         return {"skip": step.count}
-    if isinstance(step, KeepColumns):
-        return {"keep_columns": list(step.columns)}
-    if isinstance(step, DropColumns):
-        return {"drop_columns": list(step.columns)}
+    if isinstance(step, (KeepColumns, DropColumns)):
+        name = "keep_columns" if isinstance(step, KeepColumns) else "drop_columns"
+        return {name: step.columns[0] if step.as_string else list(step.columns)}
     if isinstance(step, TakeRandomSample):
         return {"take_random_sample": {"probability": step.probability, "seed": step.seed}}
     if isinstance(step, RandomPercentSample):
@@ -289,8 +288,7 @@ def data_type_from_yaml(value: Any, where: str = "column_type", source: str = "M
             kind, body = next(iter(value.items()))
             body = body or {}
             if kind == "boolean":
-                return DataType.to_bool(body.get("true_values"), body.get("false_values"),
-                                        body.get("mismatch_as", "error"))
+                return DataType.to_bool(body.get("true_values"), body.get("false_values"), body.get("mismatch_as"))
             if kind == "datetime":
                 return DataType.to_datetime(body.get("formats"), body.get("date_constant"))
             if kind in ("string", "int", "float", "stream_info"):
@@ -315,7 +313,7 @@ def _transform_from_yaml(name: str, arguments: Any, where: str, source: str):
             columns = (arguments,) if isinstance(arguments, str) else tuple(arguments)
             if not all(isinstance(column, str) for column in columns):
                 raise ValueError("column names must be strings")
-            return (KeepColumns if name == "keep_columns" else DropColumns)(columns)
+            return (KeepColumns if name == "keep_columns" else DropColumns)(columns, isinstance(arguments, str))
         if name == "take_random_sample":
             return TakeRandomSample(float(arguments["probability"]), int(arguments["seed"]))
         if name == "sample":

@@ -21,9 +21,7 @@ MLTABLE_FILE = "MLTable"
 def save(table, path: str | None, overwrite: bool = True, colocated: bool = False) -> None:
     plan = table._plan
     if path is None:
-        if plan.base_uri is None:
-            raise UserErrorException("save() needs a path: this table was not loaded from a folder.")
-        path = plan.base_uri
+        path = os.getcwd()  # as the reference: ./MLTable, whatever the table was loaded from
     folder_uri = canonical_uri(path)
     if not is_local(folder_uri):
         raise UserErrorException(f"Saving to '{path}' is not supported yet: save to a local folder.")

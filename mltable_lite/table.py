@@ -112,14 +112,14 @@ class MLTable:
         missing_traits = self._plan.traits.columns() - set(names)
         if missing_traits:
             raise UserErrorException("Columns in traits must be kept and cannot be dropped")
-        return self._derive(self._plan.with_transform(KeepColumns(tuple(names))))
+        return self._derive(self._plan.with_transform(KeepColumns(tuple(names), isinstance(columns, str))))
 
     def drop_columns(self, columns) -> "MLTable":
         """Every column but these (unknown names are ignored). Example: ``tbl.drop_columns("tmp")``"""
         names = _column_names(columns)
         if self._plan.traits.columns() & set(names):
             raise UserErrorException("Columns in traits must be kept and cannot be dropped")
-        return self._derive(self._plan.with_transform(DropColumns(tuple(names))))
+        return self._derive(self._plan.with_transform(DropColumns(tuple(names), isinstance(columns, str))))
 
     def filter(self, expression: str) -> "MLTable":
         """Rows for which ``expression`` is true.
@@ -207,33 +207,41 @@ class MLTable:
 
 
 class Traits:
-    """A live view of a table's ``traits``; setting a value updates the table."""
+    """A live view of a table's ``traits``; setting a value updates the table.
+
+    Example:
+        >>> tbl.traits.timestamp_column = "pickup_time"          # doctest: +SKIP
+        >>> tbl.traits.index_columns = ["trip_id"]               # doctest: +SKIP
+    """
 
     def __init__(self, table: MLTable):
         self._table = table
 
     @property
-    def timestamp_column(self) -> str | None:
-        return self._table._plan.traits.timestamp_column
+    def timestamp_column(self) -> str:
+        value = self._table._plan.traits.timestamp_column
+        if value is None:
+            raise UserErrorException("Timestamp column does not appear to be set. Please make sure you have set it.")
+        return value
 
     @timestamp_column.setter
-    def timestamp_column(self, value: str | None) -> None:
-        if value is not None and not isinstance(value, str):
-            raise UserErrorException("timestamp_column must be a string")
+    def timestamp_column(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise UserErrorException(f"An object of type string is expected, but encountered type: {type(value)}")
         self._set(timestamp_column=value)
 
     @property
-    def index_columns(self) -> list | None:
+    def index_columns(self) -> list:
         columns = self._table._plan.traits.index_columns
-        return list(columns) if columns is not None else None
+        if columns is None:
+            raise UserErrorException("Index columns do not appear to be set. Please make sure you have set them.")
+        return list(columns)
 
     @index_columns.setter
-    def index_columns(self, value) -> None:
-        if isinstance(value, str):
-            value = [value]
-        if value is not None and not all(isinstance(item, str) for item in value):
-            raise UserErrorException("index_columns must be a list of strings")
-        self._set(index_columns=tuple(value) if value is not None else None)
+    def index_columns(self, value: list) -> None:
+        if not isinstance(value, list):
+            raise UserErrorException(f"An object of type list is expected, but encountered type: {type(value)}")
+        self._set(index_columns=tuple(value))
 
     def _set(self, **changes) -> None:
         from dataclasses import replace
@@ -242,11 +250,18 @@ class Traits:
         self._table._plan = plan.replace(traits=replace(plan.traits, **changes))
 
     def __repr__(self) -> str:
-        return f"Traits(timestamp_column={self.timestamp_column!r}, index_columns={self.index_columns!r})"
+        traits = self._table._plan.traits
+        return f"Traits(timestamp_column={traits.timestamp_column!r}, index_columns={traits.index_columns!r})"
 
 
 class Metadata:
-    """A live view of a table's free-form ``metadata`` mapping."""
+    """A live view of a table's free-form ``metadata`` mapping, kept in the YAML.
+
+    Example:
+        >>> tbl.metadata.add("owner", "data-team")               # doctest: +SKIP
+        >>> tbl.metadata.get("owner")                            # doctest: +SKIP
+        'data-team'
+    """
 
     def __init__(self, table: MLTable):
         self._table = table
@@ -255,22 +270,26 @@ class Metadata:
         metadata = self._table._plan.metadata
         return metadata.to_python() if metadata else {}
 
-    def has_attribute(self, key: str) -> bool:
+    def has(self, key: str) -> bool:
+        _check_key(key)
         return key in self._current()
 
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._current().get(key, default)
+    def get(self, key: str) -> Any:
+        return self._current().get(key)
 
     def add(self, key: str, value: Any) -> None:
+        _check_key(key)
         current = self._current()
         current[key] = value
         self._table._plan = self._table._plan.replace(metadata=FrozenMap.of(current))
 
-    def to_dict(self) -> dict:
-        return self._current()
-
     def __repr__(self) -> str:
         return f"Metadata({self._current()!r})"
+
+
+def _check_key(key: Any) -> None:
+    if not isinstance(key, str):
+        raise UserErrorException(f"Metadata only supports string property names, but encountered {type(key)}.")
 
 
 def _seed(seed: int | None) -> int:

@@ -48,7 +48,7 @@ class DataType:
         return DataType("float")
 
     @staticmethod
-    def to_bool(true_values=None, false_values=None, mismatch_as="error") -> "DataType":
+    def to_bool(true_values=None, false_values=None, mismatch_as=None) -> "DataType":
         """Convert to booleans.
 
         Without value lists, ``true``/``false`` (any case) and ``1``/``0`` are recognised. With
@@ -57,19 +57,21 @@ class DataType:
 
         Example: ``DataType.to_bool(true_values=["yes"], false_values=["no"], mismatch_as="false")``
         """
+        both = "`true_values` and `false_values` must both be None or non-empty list of strings"
         if (true_values is None) != (false_values is None):
-            raise UserErrorException("`true_values` and `false_values` must both be None or non-empty list of strings")
+            raise UserErrorException(both)
+        if mismatch_as is not None and mismatch_as not in ("error", "true", "false"):
+            raise UserErrorException("`mismatch_as` can only be ('error', 'true', 'false')")
         if true_values is not None:
-            true_values, false_values = _string_list(true_values), _string_list(false_values)
+            true_values = _string_list(true_values, "true_values")
+            false_values = _string_list(false_values, "false_values")
             if not true_values or not false_values:
-                raise UserErrorException("`true_values` and `false_values` must both be None or non-empty list of strings")
-            overlap = set(true_values) & set(false_values)
-            if overlap:
-                raise UserErrorException(
-                    f"`true_values` and `false_values` can not have overlapping values: {sorted(overlap)}")
-            if mismatch_as not in ("true", "false", "error"):
-                raise UserErrorException("`mismatch_as` can only be 'true', 'false', or 'error'")
-            return DataType("bool", tuple(true_values), tuple(false_values), mismatch_as)
+                raise UserErrorException(both)
+            if set(true_values) & set(false_values):
+                raise UserErrorException("`true_values` and `false_values` can not have overlapping values")
+            return DataType("bool", tuple(true_values), tuple(false_values), mismatch_as or "error")
+        if mismatch_as is not None:
+            return DataType("bool", mismatch_as=mismatch_as)
         return DataType("bool")
 
     @staticmethod
@@ -82,8 +84,10 @@ class DataType:
         """
         if isinstance(formats, str):
             formats = [formats]
-        if not formats or not all(isinstance(item, str) and item for item in formats):
+        if not isinstance(formats, (list, tuple)) or not all(isinstance(item, str) for item in formats):
             raise UserErrorException("Expect `formats` to be a single string, a list of strings, or a tuple of strings")
+        if not formats:
+            raise UserErrorException("`formats` needs at least one datetime format, such as '%Y-%m-%d'")
         return DataType("datetime", formats=tuple(formats), date_constant=date_constant)
 
     @staticmethod
@@ -112,10 +116,13 @@ def data_type_of(value) -> DataType:
         return DataType(_ALIAS_TYPES[value])
     raise UserErrorException(
         f"'{value}' is not a supported string conversion for `mltable.DataType`, "
-        f"supported types are {', '.join(repr(a) for a in ALIASES)}")
+        "supported types are 'string', 'int', 'float', 'boolean', & 'stream_info'")
 
 
-def _string_list(values) -> list:
+def _string_list(values, name: str) -> list:
     if isinstance(values, str):
-        values = [values]
-    return [str(item) for item in values]
+        return [values]
+    values = list(values)
+    if not all(isinstance(item, str) for item in values):
+        raise UserErrorException(f"`{name}` must only consists of strings")
+    return values

@@ -120,7 +120,15 @@ def test_paths_must_be_a_list(bad):
         mltable.from_paths(bad)
 
 
-@pytest.mark.parametrize("entry", [{"file": "a", "folder": "b"}, {"files": "a"}, {"file": None}, {"folder": 1}, "a.csv"])
+@pytest.mark.parametrize("entry", [{"file": "a", "folder": "b"}, {"files": "a"}, {}])
 def test_malformed_path_entries_fail_schema_at_build(entry):
     with pytest.raises(UserErrorException, match="is not valid under any of the given schemas"):
         mltable.from_paths([entry])
+
+
+@pytest.mark.parametrize("entry", [{"file": None}, {"folder": 1}, "a.csv"])
+def test_path_entries_of_the_wrong_type_are_type_errors(entry):
+    # The reference raises TypeError/AttributeError here; ours is also a UserErrorException.
+    with pytest.raises(TypeError, match="must be a dict with one key") as caught:
+        mltable.from_paths([entry])
+    assert isinstance(caught.value, UserErrorException)
