@@ -45,5 +45,9 @@ class ExecutionError(MLTableError):
     default_code = "ExecutionError"
 
 
+class ValidationError(UserErrorException, RuntimeError):
+    """``MLTable.validate()`` failed; also a ``RuntimeError``, which the reference raises there."""
+
+
 NOT_FOUND_MESSAGE = "The requested stream was not found. Please make sure the request uri is correct."
 NOT_FOUND_CODE = "ScriptExecution.StreamAccess.NotFound"

@@ -18,7 +18,8 @@ from typing import Callable, Iterable, Iterator
 
 import pyarrow as pa
 
-from .plan import Plan
+from .errors import UserErrorException
+from .plan import ExtractPartitionFormat, Plan, ReadParquet, SelectPartitions
 from .storage import FileRef, expand_paths
 from .transforms import apply as apply_transform
 
@@ -34,12 +35,38 @@ def stream_tables(plan: Plan, storage_options: dict | None = None) -> Iterator[p
     """The plan's result as a stream of Arrow tables (the unit of every terminal call)."""
     files = list_files(plan, storage_options)
     if plan.reader is None:
-        stream: Iterable[pa.Table] = [paths_table(files)] if files else []
+        stream: Iterable[pa.Table] = _paths_tables(files)
     else:
         stream = _read(files, plan)
+    stream = _with_partition_columns(plan, files, stream)
     for transform in plan.transforms:
-        stream = apply_transform(transform, stream)
+        if not isinstance(transform, (ExtractPartitionFormat, SelectPartitions)):
+            stream = apply_transform(transform, stream)
     return iter(stream)
+
+
+def _paths_tables(files: list[FileRef]) -> Iterator[tuple[int, pa.Table]]:
+    for index, file in enumerate(files):
+        yield index, paths_table([file])
+
+
+def _with_partition_columns(plan: Plan, files: list[FileRef], stream) -> Iterator[pa.Table]:
+    """Add partition-format columns after ``Path``; the step works wherever it stands (P17)."""
+    steps = [step for step in plan.transforms if isinstance(step, ExtractPartitionFormat)]
+    if not steps:
+        for _, table in stream:
+            yield table
+        return
+    from .partitions import add_partition_columns, partition_columns
+
+    computed = [partition_columns(step, files) for step in steps]
+    has_path = plan.reader is None or plan.reader.include_path_column
+    for index, table in stream:
+        position = 1 if has_path else 0
+        for keys, per_file, types in computed:
+            table = add_partition_columns(table, keys, per_file[index], types, position)
+            position += len(keys)
+        yield table
 
 
 def paths_table(files: list[FileRef]) -> pa.Table:
@@ -48,15 +75,112 @@ def paths_table(files: list[FileRef]) -> pa.Table:
     return pa.table([pa.array([f.display for f in files], pa.string())], schema=pa.schema([field]))
 
 
-def _read(files: list[FileRef], plan: Plan) -> Iterator[pa.Table]:
+def _read(files: list[FileRef], plan: Plan) -> Iterator[tuple[int, pa.Table]]:
     from .readers import reader_for
 
     step = plan.reader
     read = reader_for(step)
-    for index, table in read(files, step):
+    selected = _selected_partitions(plan, files)
+    if selected is None:
+        source = read(files, step)
+    else:
+        source = _read_selected(read, files, step, selected)
+    for index, table in source:
         if step.include_path_column:
             table = _with_path_column(table, step.path_column, files[index].display)
-        yield table
+        yield index, table
+
+
+# --- partitions ---------------------------------------------------------------------------------
+
+
+def list_partitions(plan: Plan, storage_options: dict | None = None) -> list[tuple]:
+    """Every partition as ``(file index, part)``: row groups for parquet, ``partition_size``
+    byte chunks for text files, data files for Delta; one partition for ``from_paths``."""
+    files = list_files(plan, storage_options)
+    return _partitions(plan, files)
+
+
+def _partitions(plan: Plan, files: list[FileRef]) -> list[tuple]:
+    if plan.reader is None:
+        return [(None, 0)] if files else []
+    if isinstance(plan.reader, ReadParquet):
+        from .readers.parquet import parquet_partitions
+
+        return parquet_partitions(files)
+    size = getattr(plan.reader, "partition_size", None)
+    if size is None:
+        return [(index, 0) for index in range(len(files))]
+    return [(index, part) for index, file in enumerate(files) for part in range(max(1, -(-file.size // size)))]
+
+
+def _selected_partitions(plan: Plan, files: list[FileRef]) -> list[tuple] | None:
+    steps = [step for step in plan.transforms if isinstance(step, SelectPartitions)]
+    if not steps:
+        return None
+    partitions = _partitions(plan, files)
+    for step in steps:
+        too_big = [index for index in step.indices if index >= len(partitions)]
+        if too_big:
+            raise UserErrorException(
+                f'Invalid argument "partitions". Expected "< {len(partitions)}", Actual {too_big[0]}. '
+                f"The table has {len(partitions)} partitions (get_partition_count()).")
+        partitions = [partitions[index] for index in sorted(set(step.indices))]
+    return partitions
+
+
+def _read_selected(read, files: list[FileRef], step, selected: list[tuple]) -> Iterator[tuple[int, pa.Table]]:
+    by_file: dict[int, list] = {}
+    for file_index, part in selected:
+        by_file.setdefault(file_index, []).append(part)
+    if isinstance(step, ReadParquet):
+        yield from read(files, step, row_groups=by_file)
+        return
+    chosen = sorted(by_file)
+    subset = [files[index] for index in chosen]
+    size = step.partition_size
+    for position, table in read(subset, step):
+        file_index = chosen[position]
+        file = files[file_index]
+        parts = by_file[file_index]
+        total = max(1, -(-file.size // size))
+        if len(parts) == total:
+            yield file_index, table
+            continue
+        ranges = _row_ranges(file, size, parts, header_lines=0 if step_header_is_data(step, position) else 1)
+        for start, stop in ranges:
+            yield file_index, table.slice(start, max(0, stop - start))
+
+
+def step_header_is_data(step, position: int) -> bool:
+    header = getattr(step, "header", None)
+    if header is None:  # JSON lines: no header line
+        return True
+    return header == "no_header" or (header == "from_first_file" and position > 0)
+
+
+def _row_ranges(file: FileRef, size: int, parts: list[int], header_lines: int) -> list[tuple[int, int]]:
+    """Rows of ``file`` whose lines start inside each chosen ``size``-byte chunk.
+
+    A record belongs to the chunk its first byte is in. Counting is by physical lines, so files
+    with blank lines or quoted line breaks may shift by a row at a chunk edge.
+    """
+    with file.store.open_input(file.path) as handle:
+        data = handle.read()
+
+    def lines_starting_before(offset: int) -> int:
+        if offset <= 0:
+            return 0
+        offset = min(offset, len(data))
+        return 1 + data.count(b"\n", 0, offset - 1) if offset < len(data) else data.count(b"\n") + (
+            0 if data.endswith(b"\n") else 1)
+
+    ranges = []
+    for part in sorted(parts):
+        start = max(0, lines_starting_before(part * size) - header_lines)
+        stop = max(0, lines_starting_before((part + 1) * size) - header_lines)
+        ranges.append((start, stop))
+    return ranges
 
 
 def _with_path_column(table: pa.Table, name: str, value: str) -> pa.Table:
@@ -103,6 +227,10 @@ def concat(tables: list[pa.Table]) -> pa.Table:
         return pa.table({})
     if len(tables) == 1:
         return tables[0]
+    if any(_has_mixed_json(table.schema) for table in tables):
+        from .readers.json_lines import harmonize_json_tables
+
+        tables = harmonize_json_tables(tables)
     schema = unified_schema([t.schema for t in tables])
     return pa.concat_tables([_conform(table, schema) for table in tables])
 
@@ -164,8 +292,13 @@ def table_to_pandas(table: pa.Table):
     table = _decode_dictionaries(table)
     stream_columns = [field.name for field in table.schema
                       if field.metadata and field.metadata.get(b"mltable_lite.kind") == b"stream"]
+    schema = table.schema  # read before self_destruct frees the table
     frame = table.to_pandas(date_as_object=True, coerce_temporal_nanoseconds=False,
                             split_blocks=True, self_destruct=True)
+    if _has_mixed_json(schema):
+        from .readers.json_lines import restore_mixed
+
+        restore_mixed(frame, schema)
     if stream_columns:
         from .streams import StreamInfo
 
@@ -173,6 +306,11 @@ def table_to_pandas(table: pa.Table):
             frame[name] = [None if value is None else StreamInfo(value) for value in frame[name].tolist()]
             frame[name] = frame[name].astype(object)
     return frame
+
+
+def _has_mixed_json(schema: pa.Schema) -> bool:
+    """JSON lines columns holding values of several types travel as JSON text (policy P11)."""
+    return any(field.metadata and b"mltable_lite.json" in field.metadata for field in schema)
 
 
 def _decode_dictionaries(table: pa.Table) -> pa.Table:

@@ -83,12 +83,16 @@ def _path_to_dict(spec: PathSpec, folder_uri: str | None, rewrites: dict | None)
     return {spec.kind: spec.uri}
 
 
+# How the reference spells encodings in the files it writes; everything else keeps our name.
+_ENCODING_SPELLING = {"windows1252": "windows-1252", "utf16": "utf-16"}
+
+
 def _reader_to_dict(step) -> dict:
     if isinstance(step, ReadDelimited):
         return {
             "delimiter": step.delimiter,
             "empty_as_string": step.empty_as_string,
-            "encoding": step.encoding,
+            "encoding": _ENCODING_SPELLING.get(step.encoding, step.encoding),
             "header": step.header,
             "include_path_column": step.include_path_column,
             "infer_column_types": _infer_to_yaml(step.infer_column_types),
@@ -100,7 +104,7 @@ def _reader_to_dict(step) -> dict:
         return {"include_path_column": step.include_path_column, "path_column": step.path_column}
     if isinstance(step, ReadJsonLines):
         return {
-            "encoding": step.encoding,
+            "encoding": _ENCODING_SPELLING.get(step.encoding, step.encoding),
             "include_path_column": step.include_path_column,
             "invalid_lines": step.invalid_lines,
             "partition_size": step.partition_size,
@@ -249,6 +253,13 @@ def _reader_from_yaml(name: str, arguments: Any, where: str, source: str):
         raise _schema_error(source, f"{where} has unknown option(s) {sorted(unknown)}; "
                                     f"allowed: {sorted(_KEYS[name])}")
     values = dict(arguments)
+    if "encoding" in values:
+        from .readers.delimited import validate_encoding
+
+        try:
+            values["encoding"] = validate_encoding(values["encoding"])
+        except UserErrorException as error:
+            raise _schema_error(source, f"{where}.encoding: {error.message}") from None
     if name == "read_delimited" and "infer_column_types" in values:
         values["infer_column_types"] = infer_from_yaml(values["infer_column_types"], where, source)
     try:

@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import UserErrorException
-from .plan import (DropColumns, Filter, FrozenMap, KeepColumns, Plan, RandomPercentSample, Skip, Take,
-                   TakeRandomSample)
+from .plan import (ConvertColumnTypes, DropColumns, ExtractPartitionFormat, Filter, FrozenMap, KeepColumns, Plan,
+                   RandomPercentSample, SelectPartitions, Skip, Take, TakeRandomSample)
 
 
 class MLTable:
@@ -163,6 +163,80 @@ class MLTable:
         first = self._derive(self._plan.with_transform(RandomPercentSample(0.0, percent, seed)))
         second = self._derive(self._plan.with_transform(RandomPercentSample(percent, 1.0, seed)))
         return first, second
+
+    def convert_column_types(self, column_types: dict) -> "MLTable":
+        """Convert columns: ``{name or (names, ...): DataType or alias}``.
+
+        Aliases: 'string', 'int', 'float', 'boolean', 'stream_info'. Values that do not convert
+        become null; unknown column names are ignored (as in the reference).
+
+        Example:
+            >>> tbl.convert_column_types({"fare": "float", ("a", "b"): DataType.to_int(),
+            ...                           "day": DataType.to_datetime("%Y-%m-%d")})   # doctest: +SKIP
+        """
+        from .builders import column_type_pairs
+        from .conversions import validate_data_type
+
+        pairs = column_type_pairs(column_types)
+        for _, dtype in pairs:
+            validate_data_type(dtype)
+        return self._derive(self._plan.with_transform(ConvertColumnTypes(pairs)))
+
+    def extract_columns_from_partition_format(self, partition_format: str) -> "MLTable":
+        """Add columns taken from each file's path, e.g. ``'{year}/{month}/{file}.csv'`` or
+        ``'{day:yyyy/MM/dd}/*.parquet'`` (one datetime column).
+
+        The format matches the path relative to its path spec's folder. Captured values that are
+        all integers become int64 columns.
+
+        Example:
+            >>> tbl.extract_columns_from_partition_format("{region}/{year}/{file}.csv")  # doctest: +SKIP
+        """
+        from .partitions import PartitionFormat
+
+        if not isinstance(partition_format, str):
+            raise UserErrorException("partition_format must be a string such as '{year}/{month}/{file}.csv'")
+        PartitionFormat.parse(partition_format)
+        return self._derive(self._plan.with_transform(ExtractPartitionFormat(partition_format)))
+
+    def get_partition_count(self) -> int:
+        """How many partitions the data has: CSV/JSON lines files split every ``partition_size``
+        bytes, parquet row groups, Delta data files; 1 for ``from_paths``.
+
+        Example: ``tbl.get_partition_count()``
+        """
+        from .executor import list_partitions
+
+        return len(list_partitions(self._plan, self._storage_options))
+
+    def select_partitions(self, partition_index_list) -> "MLTable":
+        """Keep only these partitions (in ascending order, whatever the order given).
+
+        Example: ``tbl.select_partitions([0, 2])``
+        """
+        indices = [partition_index_list] if isinstance(partition_index_list, int) else partition_index_list
+        if (isinstance(partition_index_list, bool) or not isinstance(indices, list) or not indices
+                or not all(isinstance(i, int) and not isinstance(i, bool) for i in indices)):
+            raise UserErrorException("Columns should be a int or list of int with at least one element")
+        negative = [i for i in indices if i < 0]
+        if negative:
+            raise UserErrorException(f'Invalid argument "partitions". Expected ">= 0", Actual {negative[0]}')
+        return self._derive(self._plan.with_transform(SelectPartitions(tuple(indices))))
+
+    def validate(self) -> None:
+        """Check that the table can be read: list its files and read its first row.
+
+        Raises an error that is both ``UserErrorException`` and ``RuntimeError`` (the reference's
+        class) naming what failed. Example: ``tbl.validate()``
+        """
+        from .errors import MLTableError, ValidationError
+
+        try:
+            self.take(1).to_arrow()
+        except MLTableError as error:
+            raise ValidationError(
+                "Can not load data from this MLTable's associated datastores. Please check the associated paths. "
+                f"{error.message}") from None
 
     # --- terminal calls ------------------------------------------------------------------------
 

@@ -19,7 +19,8 @@ import numpy as np
 import pyarrow as pa
 
 from .errors import UserErrorException
-from .plan import DropColumns, Filter, KeepColumns, RandomPercentSample, Skip, Take, TakeRandomSample
+from .plan import (ConvertColumnTypes, DropColumns, Filter, KeepColumns, RandomPercentSample, Skip, Take,
+                   TakeRandomSample)
 
 Stream = Iterable[pa.Table]
 
@@ -81,7 +82,29 @@ def _filter(step: Filter, stream: Stream) -> Iterator[pa.Table]:
         expression = compiled.get(table.schema)
         if expression is None:
             expression = compiled[table.schema] = compile_filter(tree, table.schema)
-        yield table.filter(expression)
+        try:
+            yield table.filter(expression)
+        except pa.ArrowInvalid as error:
+            raise UserErrorException(
+                f"filter({step.expression!r}) failed on the data: {error}. Arithmetic on int64 overflowed or a "
+                "value could not be computed; compare smaller values or use floats (1.0 * col).") from None
+
+
+def _convert_column_types(step: ConvertColumnTypes, stream: Stream) -> Iterator[pa.Table]:
+    from .conversions import convert_array
+
+    for table in stream:
+        for columns, dtype in step.conversions:
+            for name in columns:
+                if name in table.column_names:  # unknown names are ignored, as in the reference
+                    index = table.column_names.index(name)
+                    converted = convert_array(table.column(index), dtype)
+                    field = pa.field(name, converted.type, metadata=_STREAM_METADATA if dtype.kind == "stream" else None)
+                    table = table.set_column(index, field, converted)
+        yield table
+
+
+_STREAM_METADATA = {b"mltable_lite.kind": b"stream"}
 
 
 # --- sampling -----------------------------------------------------------------------------------
@@ -127,6 +150,7 @@ _HANDLERS: dict[type, Callable] = {
     Filter: _filter,
     TakeRandomSample: _take_random_sample,
     RandomPercentSample: _random_percent,
+    ConvertColumnTypes: _convert_column_types,
 }
 
 

@@ -99,7 +99,7 @@ def write_mltable(folder, text):
 
 
 def test_load_resolves_relative_paths_against_the_mltable_folder(data, tmp_path, monkeypatch):
-    folder = write_mltable(tmp_path / "a" / "b", "paths:\n- file: ../../data/t.parquet\ntransformations:\n- read_parquet\n")
+    folder = write_mltable(tmp_path / "a" / "b", "paths:\n- file: ../../data/t.parquet\ntransformations:\n- read_parquet: {}\n")
     monkeypatch.chdir("/")
     tbl = mltable.load(folder + "/")
     assert tbl.to_pandas_dataframe()["b"].tolist() == ["w", "x", "y", "z"]

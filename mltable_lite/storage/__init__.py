@@ -35,6 +35,9 @@ class FileRef:
     path: str
     size: int
     store: "Store"
+    # The folder the path spec names (its fixed prefix for patterns, its parent for files):
+    # partition formats match the path relative to it (policy P8).
+    base: str = ""
 
     @property
     def display(self) -> str:
@@ -185,7 +188,7 @@ def expand_paths(specs: Sequence[Any], storage_options: dict | None = None) -> l
                        if regex.match(found)]
             if not matched:
                 raise _not_found(spec, "no file matches the pattern")
-            files.extend(FileRef(store.uri_of(found), found, size, store) for found, size in matched)
+            files.extend(FileRef(store.uri_of(found), found, size, store, prefix) for found, size in matched)
             continue
         kind = store.kind(path)
         if kind is None:
@@ -201,12 +204,12 @@ def expand_paths(specs: Sequence[Any], storage_options: dict | None = None) -> l
                 "Use {'file': ...} for a single file."
             )
         if kind == "file":
-            files.append(FileRef(store.uri_of(path), path, store.size(path), store))
+            files.append(FileRef(store.uri_of(path), path, store.size(path), store, path.rsplit("/", 1)[0]))
             continue
         found = store.find(path)
         if not found:
             raise _not_found(spec, "the folder holds no files")
-        files.extend(FileRef(store.uri_of(item), item, size, store) for item, size in found)
+        files.extend(FileRef(store.uri_of(item), item, size, store, path) for item, size in found)
     return files
 
 

@@ -1,0 +1,327 @@
+"""Column type inference for delimited text, with the reference's rules (COMPATIBILITY.md §5).
+
+Two halves that must agree:
+
+* :func:`infer_column` looks at a small sample of raw strings in Python and returns a
+  :class:`ColumnType`: the set of kinds *every* sampled value fits (``bool``, ``int``, ``float``,
+  ``datetime``) plus the date formats that fit them all. The column's kind is the first of those
+  in priority order, ``string`` when none fits.
+* :func:`convert_column` applies a ``ColumnType`` to a whole Arrow string column with
+  ``pyarrow.compute``. Values that do not fit are never nulled (policy P2): their own kinds are
+  intersected with the column's, so the column widens (bool(1/0) → int → float → string) until
+  every value survives. Because the type is an intersection of per-value sets, the order in which
+  values are seen does not change the result.
+
+Example:
+    >>> import pyarrow as pa
+    >>> ctype = infer_column(["1", "2", None])
+    >>> ctype.kind
+    'int'
+    >>> convert_column(pa.array(["1", "202.9", None]), ctype).to_pylist()
+    [1.0, 202.9, None]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# Priority order: the first kind every value fits wins.
+KINDS = ("bool", "int", "float", "datetime")
+
+_ALL_CASES = lambda word: sorted({  # noqa: E731 - tiny helper for the two constants below
+    "".join(c.upper() if mask >> i & 1 else c for i, c in enumerate(word)) for mask in range(1 << len(word))})
+# Upper-case Y/N are booleans but y/n are not: that is what the reference does.
+TRUE_TOKENS = tuple(_ALL_CASES("true")) + ("T", "t", "Y", "1")
+FALSE_TOKENS = tuple(_ALL_CASES("false")) + ("F", "f", "N", "0")
+_TRUE_SET = frozenset(TRUE_TOKENS)
+_FALSE_SET = frozenset(FALSE_TOKENS)
+
+INT_PATTERN = r"^[+-]?[0-9]+$"
+FLOAT_PATTERN = r"(?i)^(?:[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[+-]?[0-9]+)?|[+-]?(?:nan|inf|infinity))$"
+_INT_RE = re.compile(INT_PATTERN)
+_FLOAT_RE = re.compile(FLOAT_PATTERN)
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+@dataclass(frozen=True)
+class DateFamily:
+    """One date/time spelling: a regex for recognition, a strptime format for parsing."""
+
+    name: str
+    pattern: str
+    strptime: str | None  # None: ISO 8601, parsed by Arrow's own ISO parser
+    order: str = "ymd"    # which regex groups hold year, month, day (first three groups)
+
+
+DATE_FAMILIES = (
+    DateFamily("iso", r"^([0-9]{4})-([0-9]{2})-([0-9]{2})"
+                      r"(?:[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:Z|[+-][0-9]{2}:[0-9]{2})?)?$", None),
+    DateFamily("ymd_slash", r"^([0-9]{4})/([0-9]{1,2})/([0-9]{1,2})$", "%Y/%m/%d"),
+    # Month-first before day-first: a column of only ambiguous dates reads as US dates (P3).
+    DateFamily("mdy_slash", r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$", "%m/%d/%Y", "mdy"),
+    DateFamily("dmy_slash", r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$", "%d/%m/%Y", "dmy"),
+    DateFamily("mdy_dash", r"^([0-9]{1,2})-([0-9]{1,2})-([0-9]{4})$", "%m-%d-%Y", "mdy"),
+    DateFamily("dmy_dash", r"^([0-9]{1,2})-([0-9]{1,2})-([0-9]{4})$", "%d-%m-%Y", "dmy"),
+    DateFamily("mdy_ampm", r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4}) [0-9]{1,2}:[0-9]{2}:[0-9]{2} [AaPp][Mm]$",
+               "%m/%d/%Y %I:%M:%S %p", "mdy"),
+)
+FAMILIES = {family.name: family for family in DATE_FAMILIES}
+_FAMILY_RES = tuple((family, re.compile(family.pattern)) for family in DATE_FAMILIES)
+_ISO_TIME_RE = re.compile(r"[T ]([0-9]{2}):([0-9]{2}):([0-9]{2})")
+_AMPM_TIME_RE = re.compile(r" ([0-9]{1,2}):([0-9]{2}):([0-9]{2}) ")
+ZONE_PATTERN = r"(?:Z|[+-][0-9]{2}:[0-9]{2})$"
+
+
+@dataclass(frozen=True)
+class ColumnType:
+    """What a column can be: the kinds and date families every value seen so far fits.
+
+    ``seen`` is False while only nulls were seen (the column is then all-null, Arrow ``null``).
+    """
+
+    allowed: frozenset = frozenset(KINDS)
+    families: tuple = tuple(f.name for f in DATE_FAMILIES)
+    seen: bool = False
+
+    @property
+    def kind(self) -> str:
+        if not self.seen:
+            return "null"
+        for kind in KINDS:
+            if kind in self.allowed and (kind != "datetime" or self.families):
+                return kind
+        return "string"
+
+    @property
+    def family(self) -> DateFamily | None:
+        return FAMILIES[self.families[0]] if self.kind == "datetime" else None
+
+    def join(self, other: "ColumnType") -> "ColumnType":
+        """The type both columns' values fit (an intersection, so it never narrows)."""
+        if not other.seen:
+            return self
+        if not self.seen:
+            return other
+        families = tuple(name for name in self.families if name in other.families)
+        return ColumnType(self.allowed & other.allowed, families, True)
+
+    def without(self, kind: str) -> "ColumnType":
+        """This type minus ``kind`` (or minus the current date family for ``datetime``)."""
+        if kind == "datetime" and len(self.families) > 1:
+            return replace(self, families=self.families[1:])
+        return replace(self, allowed=self.allowed - {kind})
+
+
+STRING = ColumnType(frozenset(), (), True)
+NULL = ColumnType()
+
+
+def classify(value: str | None, empty_as_string: bool = False) -> ColumnType:
+    """The type a single raw value fits. ``None`` (an empty, unquoted field) fits anything.
+
+    Example:
+        >>> classify("1").allowed == frozenset({"bool", "int", "float"})
+        True
+        >>> classify("01/02/2024").families
+        ('mdy_slash', 'dmy_slash')
+    """
+    if value is None:
+        return NULL
+    text = value.strip()
+    if not text:
+        # Blank values are nulls for typed columns; with empty_as_string an empty field is text.
+        return STRING if empty_as_string else NULL
+    allowed: set = set()
+    if text in _TRUE_SET or text in _FALSE_SET:
+        allowed.add("bool")
+    if _INT_RE.match(text):
+        allowed.add("float")
+        if _INT64_MIN <= int(text) <= _INT64_MAX:
+            allowed.add("int")
+    elif _FLOAT_RE.match(text):
+        allowed.add("float")
+    families = tuple(family.name for family, regex in _FAMILY_RES if _date_fits(family, regex, text))
+    if families:
+        allowed.add("datetime")
+    return ColumnType(frozenset(allowed), families, True)
+
+
+def _date_fits(family: DateFamily, regex: re.Pattern, text: str) -> bool:
+    match = regex.match(text)
+    if not match:
+        return False
+    first, second, third = (int(group) for group in match.groups()[:3])
+    year, month, day = {"ymd": (first, second, third), "mdy": (third, first, second),
+                        "dmy": (third, second, first)}[family.order]
+    hour = minute = seconds = 0
+    time_match = (_ISO_TIME_RE if family.strptime is None else _AMPM_TIME_RE).search(text)
+    if time_match:
+        hour, minute, seconds = (int(group) for group in time_match.groups())
+        if family.name == "mdy_ampm":
+            if not 1 <= hour <= 12:
+                return False
+            hour = 0
+    try:
+        datetime(year, month, day, hour, minute, seconds)
+    except ValueError:
+        return False
+    return True
+
+
+def infer_column(values, empty_as_string: bool = False) -> ColumnType:
+    """The :class:`ColumnType` of a sample of raw strings (``None`` = empty field).
+
+    Example:
+        >>> infer_column(["True", "0", None]).kind
+        'bool'
+        >>> infer_column(["1", "x"]).kind
+        'string'
+        >>> infer_column(["13/02/2024", "01/02/2024"]).family.strptime
+        '%d/%m/%Y'
+    """
+    result = NULL
+    cache: dict = {}
+    for value in values:
+        ctype = cache.get(value)
+        if ctype is None:
+            ctype = cache[value] = classify(value, empty_as_string)
+        result = result.join(ctype)
+        if result.seen and result.kind == "string":
+            break
+    return result
+
+
+# --- whole columns, vectorised ------------------------------------------------------------------
+
+
+def _prepared(strings: pa.Array, empty_as_string: bool) -> pa.Array:
+    """Trimmed values; blanks become null unless empty_as_string (then they never fit a kind)."""
+    trimmed = pc.utf8_trim_whitespace(strings)
+    if empty_as_string:
+        return trimmed
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+
+
+def _fits(values: pa.Array, ctype: ColumnType) -> pa.Array:
+    """Boolean mask: True where the (prepared) value converts under ``ctype`` (nulls fit)."""
+    kind = ctype.kind
+    if kind == "bool":
+        mask = pc.is_in(values, value_set=pa.array(TRUE_TOKENS + FALSE_TOKENS))
+    elif kind == "int":
+        mask = pc.match_substring_regex(values, INT_PATTERN)
+        long = pc.and_(mask, pc.greater(pc.utf8_length(values), 18))
+        if pc.any(long).as_py():
+            # Only 19+ digit values can overflow int64: check those few exactly in Python.
+            in_range = [value is None or _INT64_MIN <= int(value) <= _INT64_MAX
+                        for value in values.filter(long).to_pylist()]
+            mask = pc.and_(mask, pc.invert(_scatter(long, in_range)))
+    elif kind == "float":
+        mask = pc.match_substring_regex(values, FLOAT_PATTERN)
+    elif kind == "datetime":
+        family = ctype.family
+        mask = pc.match_substring_regex(values, family.pattern)
+        converted = _to_datetime(pc.if_else(mask, values, pa.scalar(None, pa.string())), family)
+        mask = pc.and_(mask, pc.is_valid(converted))
+    else:
+        return pa.array([True] * len(values))
+    return pc.or_kleene(pc.is_null(values), mask).fill_null(True)
+
+
+def _scatter(where: pa.Array, bad_flags: list) -> pa.Array:
+    """True at the positions of ``where`` whose flag (in order) is False."""
+    flags = iter(bad_flags)
+    return pa.array([(not next(flags)) if hit else False for hit in where.to_pylist()])
+
+
+def _to_datetime(values: pa.Array, family: DateFamily) -> pa.Array:
+    if family.strptime is not None:
+        return pc.strptime(values, format=family.strptime, unit="ns", error_is_null=True)
+    zoned = pc.match_substring_regex(values, ZONE_PATTERN)
+    try:
+        local = pc.cast(pc.if_else(zoned, pa.scalar(None, pa.string()), values), pa.timestamp("ns"))
+        utc = pc.cast(pc.if_else(zoned, values, pa.scalar(None, pa.string())), pa.timestamp("ns", "UTC"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        # A calendar-invalid value among them: parse one by one so only that value fails.
+        return pa.array([_iso_one(value) for value in values.to_pylist()], pa.timestamp("ns"))
+    # Zoned times are converted to UTC and returned naive, as the reference does.
+    return pc.if_else(zoned, pc.cast(utc, pa.timestamp("ns")), local)
+
+
+def _iso_one(value: str | None):
+    if value is None:
+        return None
+    zoned = re.search(ZONE_PATTERN, value) is not None
+    try:
+        scalar = pc.cast(pa.array([value]), pa.timestamp("ns", "UTC") if zoned else pa.timestamp("ns"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return pc.cast(scalar, pa.timestamp("ns"))[0].value
+
+
+def _convert_fitting(values: pa.Array, ctype: ColumnType) -> pa.Array:
+    kind = ctype.kind
+    if kind == "bool":
+        result = pc.is_in(values, value_set=pa.array(TRUE_TOKENS))
+        return pc.if_else(pc.is_null(values), pa.scalar(None, pa.bool_()), result)
+    if kind == "int":
+        return pc.cast(pc.replace_substring_regex(values, r"^\+", ""), pa.int64())
+    if kind == "float":
+        return pc.cast(values, pa.float64())
+    return _to_datetime(values, ctype.family)
+
+
+def convert_column(strings, ctype: ColumnType, empty_as_string: bool = False) -> pa.Array:
+    """Convert raw strings to ``ctype``, widening the type until every value survives (P2).
+
+    Returns an Arrow array: int64, float64, bool, timestamp[ns], string, or null (all empty).
+
+    Example:
+        >>> convert_column(pa.array(["1", "0", "2"]), infer_column(["1", "0"])).to_pylist()
+        [1, 0, 2]
+        >>> convert_column(pa.array(["1", "oops"]), infer_column(["1"])).to_pylist()
+        ['1', 'oops']
+    """
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    if pa.types.is_null(strings.type):
+        strings = strings.cast(pa.string())
+    return _convert(strings, ctype, empty_as_string)[0]
+
+
+def convert_widening(strings: pa.Array, ctype: ColumnType, empty_as_string: bool = False):
+    """Like :func:`convert_column`, also returning the (possibly widened) type used.
+
+    Example:
+        >>> convert_widening(pa.array(["1", "2.5"]), infer_column(["1"]))[1].kind
+        'float'
+    """
+    if pa.types.is_null(strings.type):
+        strings = strings.cast(pa.string())
+    return _convert(strings, ctype, empty_as_string)
+
+
+def _convert(strings: pa.Array, ctype: ColumnType, empty_as_string: bool):
+    values = None
+    while True:
+        kind = ctype.kind
+        if kind == "string":
+            return strings, ctype
+        if values is None:
+            values = _prepared(strings, empty_as_string)
+        if kind == "null":
+            if values.null_count == len(values):
+                return pa.nulls(len(values), pa.null()), ctype
+            ctype = infer_column(pc.unique(values.drop_null()).to_pylist()[:1000], empty_as_string)
+            continue
+        mask = _fits(values, ctype)
+        if pc.all(mask).as_py():
+            return _convert_fitting(values, ctype), ctype
+        misfits = pc.unique(pc.filter(values, pc.invert(mask))).to_pylist()[:1000]
+        widened = ctype.join(infer_column(misfits, empty_as_string))
+        # The Python and vectorised checks should agree; if not, still make progress.
+        ctype = widened if widened != ctype else ctype.without(kind)

@@ -1,0 +1,121 @@
+"""Text helpers for the delimited reader: encodings → UTF-8, and a careful record tokenizer.
+
+The fast path hands UTF-8 bytes to ``pyarrow.csv``; this module makes every supported encoding
+into such bytes, and provides the slow but exact tokenizer used for files pyarrow cannot read
+as they are (ragged rows, quoted line breaks to report).
+
+Example:
+    >>> list(iter_records('a,"b ""q"" c"\\n\\n1,\\n', ",", multi_line=False))
+    [(1, ['a', 'b "q" c']), (3, ['1', None])]
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from ..errors import UserErrorException
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+# Python names of the codecs behind each normalised encoding name.
+CODECS = {"utf8": "utf-8", "utf8bom": "utf-8", "ascii": "utf-8", "utf16": "utf-16", "utf32": "utf-32",
+          "iso88591": "cp1252", "latin1": "cp1252", "windows1252": "cp1252"}
+
+# The reference decodes latin-1 like windows-1252 (0x80 → €). Bytes windows-1252 leaves
+# undefined (0x81, 0x8d, ...) keep their latin-1 meaning instead of failing.
+_CP1252_TABLE = {}
+for _byte in range(0x80, 0xA0):
+    try:
+        _CP1252_TABLE[_byte] = bytes([_byte]).decode("cp1252")
+    except UnicodeDecodeError:
+        pass
+
+
+def to_utf8(raw: bytes, encoding: str, display: str) -> bytes:
+    """``raw`` in ``encoding`` (a normalised name) as UTF-8 bytes without a byte-order mark.
+
+    UTF-8 input is returned as is (validated later, only where needed, for speed).
+
+    Example:
+        >>> to_utf8(b"\\x80", "latin1", "f.csv").decode()
+        '€'
+    """
+    codec = CODECS.get(encoding, "utf-8")
+    if codec == "utf-8":
+        return raw[3:] if raw.startswith(UTF8_BOM) else raw
+    if codec == "cp1252":
+        return raw.decode("latin-1").translate(_CP1252_TABLE).encode("utf-8")
+    try:
+        text = raw.decode(codec)
+    except UnicodeDecodeError as error:
+        raise decode_error(raw, error.start, codec, display) from None
+    return (text[1:] if text.startswith("\ufeff") else text).encode("utf-8")
+
+
+def check_utf8(data: bytes, display: str) -> str:
+    """``data`` decoded, or the reference's decoding error naming the file and line."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise decode_error(data, error.start, "utf-8", display) from None
+
+
+def decode_error(data: bytes, position: int, codec: str, display: str) -> UserErrorException:
+    line = data.count(b"\n", 0, position) + 1
+    return UserErrorException(
+        f"Error attempting to decode into {codec}. File '{display}', line {line} (byte {position}) holds "
+        f"bytes that are not valid {codec}. Pass the file's encoding, e.g. encoding='latin1' or 'utf16'.")
+
+
+def quoted_newline_error(display: str, line: int) -> UserErrorException:
+    return UserErrorException(
+        f"File '{display}', line {line}: a quoted value contains a line break, but support_multi_line is "
+        "False, so every line would be read as a separate record. Pass support_multi_line=True to read it.")
+
+
+def _field_regex(delimiter: str, multi_line: bool) -> re.Pattern:
+    d = re.escape(delimiter)
+    inner = r'(?:[^"]+|"")*' if multi_line else r'(?:[^"\r\n]+|"")*'
+    return re.compile(rf'(?:"({inner})"([^{d}\r\n]*)|([^{d}\r\n]*))({d}|\r\n|\n|\r|\Z)')
+
+
+_MULTI_LINE_QUOTED = re.compile(r'"(?:[^"]+|"")*"')
+
+
+def iter_records(text: str, delimiter: str, multi_line: bool, display: str = "",
+                 start_line: int = 1) -> Iterator[tuple[int, list]]:
+    """Records of ``text`` as ``(line number, fields)``; an unquoted empty field is ``None``.
+
+    Blank lines are skipped. Without ``multi_line`` a quoted value that closes on a later line
+    raises (policy P15) instead of splitting the record; an unterminated quote is literal text.
+    """
+    field_re = _field_regex(delimiter, multi_line)
+    match_at = field_re.match
+    pos, line, end = 0, start_line, len(text)
+    record: list = []
+    record_line = line
+    while True:
+        match = match_at(text, pos)
+        quoted, junk, plain, term = match.groups()
+        if quoted is not None:
+            value = quoted.replace('""', '"') + junk
+            if multi_line:
+                line += quoted.count("\n") + quoted.count("\r") - quoted.count("\r\n")
+        else:
+            if not multi_line and plain.startswith('"'):
+                closing = _MULTI_LINE_QUOTED.match(text, pos)
+                if closing and ("\n" in closing.group() or "\r" in closing.group()):
+                    raise quoted_newline_error(display, line)
+            value = plain or None
+        record.append(value)
+        pos = match.end()
+        if term == delimiter:
+            continue
+        if len(record) > 1 or record[0] is not None:
+            yield record_line, record
+        record = []
+        line += 1
+        record_line = line
+        if not term or pos >= end:
+            return

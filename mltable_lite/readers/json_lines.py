@@ -1,0 +1,473 @@
+"""JSON lines files → Arrow tables, as the reference's ``read_json_lines`` step.
+
+One table per file. Columns are the union of the keys in first-seen order; a missing key is null.
+Types follow the values: ints → ``int64``, floats (or ints mixed with floats) → ``float64``,
+bools → ``bool``, strings → ``string`` (date-like strings are *not* parsed), objects → ``struct``
+(pandas: dicts), arrays → ``list`` (pandas: numpy arrays; arrays of objects: arrays of dicts). As
+in the reference, ints inside nested objects come back as floats (``{"o": {"x": 1}}`` →
+``{'x': 1.0}``); top-level arrays keep their ints.
+
+Two paths, one result:
+
+* **fast**: ``pyarrow.json.read_json`` on the whole (UTF-8) file, taken only when PyArrow
+  accepts every line, the row count equals the number of non-empty lines and no line is
+  whitespace-only. PyArrow parses ISO dates into timestamps, so a file holding any is read a
+  second time with those fields forced to strings.
+* **exact**: ``json.loads`` per line, used whenever the fast path declines: mixed types, invalid
+  lines (``invalid_lines='error'`` raises naming the file, the 1-based line and its start;
+  ``'drop'`` skips them), whitespace-only lines (invalid, as in the reference), a line that is
+  not a JSON object (``Not a JSON object``). Empty lines are skipped and CRLF is fine in both.
+
+Mixed columns (policy P11; the reference nulls every value whose type differs from the first)
+keep the original values. Arrow cannot hold ``1`` and ``"two"`` in one column, so such a column
+is carried as **JSON text**: ``pa.large_string`` holding ``json.dumps`` of each value (null stays
+null), its field marked with ``{b"mltable_lite.json": b"mixed"}`` (:data:`MIXED_METADATA`). The
+executor turns it back after ``to_pandas``:
+
+* :func:`restore_mixed` ``(df, schema)`` decodes the marked columns of ``df`` into Python values
+  (an ``object`` column: ints, floats, strs, bools, dicts, numpy arrays, exactly as an unmixed
+  column would render each value).
+* :func:`harmonize_json_tables` ``(tables)`` gives tables of several files compatible types
+  before an Arrow concatenation (int64 + float64 → float64; any other clash → mixed).
+
+Example:
+    >>> from mltable_lite.plan import PathSpec, ReadJsonLines
+    >>> from mltable_lite.storage import expand_paths
+    >>> _ = open("/tmp/doc.jsonl", "w").write('{"v": 1}\\n{"v": "two"}\\n')
+    >>> files = expand_paths([PathSpec("file", "file:///tmp/doc.jsonl")])
+    >>> (_, table), = read_json_lines(files, ReadJsonLines())
+    >>> df = restore_mixed(table.to_pandas(), table.schema)
+    >>> list(df["v"])
+    [1, 'two']
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Iterator, Sequence
+
+import pyarrow as pa
+
+from ..errors import NOT_FOUND_CODE, NOT_FOUND_MESSAGE, UserErrorException
+from ._text import CODECS, check_utf8, decode_error, to_utf8
+from .delimited import validate_encoding
+from .parquet import map_arrow_type
+
+__all__ = [
+    "read_json_lines", "validate_invalid_lines", "restore_mixed", "harmonize_json_tables",
+    "mixed_columns", "is_mixed", "to_mixed", "MIXED_METADATA", "INVALID_LINES_VALUES",
+]
+
+INVALID_LINES_VALUES = ["error", "drop"]
+MIXED_METADATA = {b"mltable_lite.json": b"mixed"}
+_MIXED_KEY = b"mltable_lite.json"
+_MIXED_TYPE = pa.large_string()
+
+# A line made only of blanks between two newlines: an empty line (skipped) or a whitespace-only
+# one (invalid). Searching for it is ~10x cheaper than classifying every line.
+_BLANK_LINE = re.compile(rb"\n[ \t\x0b\x0c\r]*\n")
+_EACH_BLANK_LINE = re.compile(rb"^[ \t\x0b\x0c\r]*$", re.M)
+_QUOTE_LENGTH = 80
+
+
+def validate_invalid_lines(value) -> str:
+    """Check ``invalid_lines`` at build time; returns it unchanged.
+
+    Example:
+        >>> validate_invalid_lines("drop")
+        'drop'
+        >>> validate_invalid_lines("skip")
+        Traceback (most recent call last):
+        mltable_lite.errors.UserErrorException: Invalid value for invalid_lines, the supported values are ['error', 'drop']
+    """
+    if not isinstance(value, str) or value not in INVALID_LINES_VALUES:
+        raise UserErrorException(
+            f"Invalid value for invalid_lines, the supported values are {INVALID_LINES_VALUES}"
+        )
+    return value
+
+
+def read_json_lines(files: Sequence, step, columns: Sequence[str] | None = None
+                    ) -> Iterator[tuple[int, pa.Table]]:
+    """Yield ``(file index, table)`` for every JSON lines file holding at least one record.
+
+    ``step`` is a :class:`~mltable_lite.plan.ReadJsonLines` (``encoding``, ``invalid_lines``).
+    ``columns`` keeps only those named (a file holding none of them still yields its rows, with
+    no columns). Mixed-type columns come as marked JSON text: see :func:`restore_mixed`.
+
+    Example:
+        >>> for index, table in read_json_lines(files, ReadJsonLines()):   # doctest: +SKIP
+        ...     print(index, table.column_names)
+        0 ['v']
+    """
+    encoding = getattr(step, "encoding", "utf8")
+    drop = getattr(step, "invalid_lines", "error") == "drop"
+    wanted = None if columns is None else set(columns)
+    for index, file in enumerate(files):
+        data = _to_utf8(_read_bytes(file), encoding, file)
+        table = _read_fast(data)
+        if table is None:
+            table = _read_exact(data, file, drop)
+        if table is None:
+            continue
+        if wanted is not None:
+            table = table.select([name for name in table.column_names if name in wanted])
+        yield index, table
+
+
+# --- mixed columns ------------------------------------------------------------------------------
+
+
+def is_mixed(field: pa.Field) -> bool:
+    """Whether ``field`` is a mixed-type JSON column carried as JSON text."""
+    return bool(field.metadata) and field.metadata.get(_MIXED_KEY) == MIXED_METADATA[_MIXED_KEY]
+
+
+def mixed_columns(schema: pa.Schema) -> list[str]:
+    """Names of the mixed-type JSON columns in ``schema``.
+
+    Example:
+        >>> mixed_columns(pa.schema([pa.field("v", pa.large_string(), metadata=MIXED_METADATA)]))
+        ['v']
+    """
+    return [field.name for field in schema if is_mixed(field)]
+
+
+def restore_mixed(df, schema: pa.Schema):
+    """Decode the mixed JSON columns of ``df`` (made by ``to_pandas`` from ``schema``) in place.
+
+    Each cell becomes the Python value it was in the file, rendered as an unmixed column would
+    render it (dicts, numpy arrays for arrays); nulls become ``None``. Returns ``df``.
+    Columns of ``schema`` missing from ``df`` (dropped by later steps) are ignored.
+
+    Example:
+        >>> table = pa.table({"v": pa.array(['1', '"two"', None], pa.large_string())})
+        >>> table = table.cast(pa.schema([pa.field("v", pa.large_string(), metadata=MIXED_METADATA)]))
+        >>> list(restore_mixed(table.to_pandas(), table.schema)["v"])
+        [1, 'two', None]
+    """
+    import numpy as np
+    import pandas as pd
+
+    for name in mixed_columns(schema):
+        if name not in df.columns:
+            continue
+        cells = np.empty(len(df), dtype=object)
+        # Item by item: a bulk assignment would let numpy broadcast equal-length arrays into a 2-D array.
+        for position, cell in enumerate(df[name].tolist()):
+            cells[position] = _render(json.loads(cell)) if isinstance(cell, str) else None
+        df[name] = pd.Series(cells, dtype=object, index=df.index)
+    return df
+
+
+def to_mixed(array) -> pa.Array:
+    """Any Arrow array (or chunked array) of JSON-like values as mixed JSON text.
+
+    Example:
+        >>> to_mixed(pa.array([1, None])).to_pylist()
+        ['1', None]
+    """
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks() if array.num_chunks else pa.array([], array.type)
+    return pa.array([None if value is None else _dumps(value) for value in array.to_pylist()],
+                    _MIXED_TYPE)
+
+
+def harmonize_json_tables(tables: Sequence[pa.Table]) -> list[pa.Table]:
+    """The JSON lines ``tables`` with one type per column name, ready for ``pa.concat_tables``
+    (``promote_options="default"`` then fills missing columns with nulls).
+
+    A column null-typed in some tables takes the others' type; int64 with float64 becomes
+    float64; nested types merge when Arrow can unify them; any other clash (int and string,
+    bool and int, a mixed column and anything) makes the column mixed in every table, so the
+    reference-style result of ``restore_mixed`` after ``to_pandas`` holds the original values.
+
+    Example:
+        >>> a, b = pa.table({"v": [1]}), pa.table({"v": ["two"]})
+        >>> [t.schema.field("v").type for t in harmonize_json_tables([a, b])]
+        [DataType(large_string), DataType(large_string)]
+    """
+    fields: dict[str, list[pa.Field]] = {}
+    for table in tables:
+        for field in table.schema:
+            fields.setdefault(field.name, []).append(field)
+    targets: dict[str, pa.Field] = {}
+    for name, seen in fields.items():
+        typed = [field for field in seen if not pa.types.is_null(field.type)]
+        distinct = {field.type for field in typed if not is_mixed(field)}
+        if any(is_mixed(field) for field in typed):
+            targets[name] = _mixed_field(name)
+        elif len(distinct) == 1:
+            targets[name] = typed[0].with_metadata(None)
+        elif distinct and distinct <= {pa.int64(), pa.float64()}:
+            targets[name] = pa.field(name, pa.float64())
+        elif distinct and all(_is_nested(t) for t in distinct):
+            targets[name] = _unified_nested(name, typed)
+        elif distinct:
+            targets[name] = _mixed_field(name)
+    out = []
+    for table in tables:
+        for position, field in enumerate(table.schema):
+            target = targets.get(field.name)
+            if target is None or field.type == target.type and field.metadata == target.metadata:
+                continue
+            column = table.column(position)
+            if is_mixed(target):
+                column = to_mixed(column)
+            else:
+                try:
+                    column = column.cast(target.type)
+                except (pa.ArrowException, ValueError):
+                    # Arrow could unify the types but not cast this data: keep every value.
+                    column = to_mixed(column)
+                    target = _mixed_field(field.name)
+            table = table.set_column(position, target, column)
+        out.append(table)
+    # A failed cast above may have made a column mixed in some tables only; one more pass makes it
+    # mixed everywhere (mixed always wins, so this ends).
+    states: dict[str, set[bool]] = {}
+    for table in out:
+        for field in table.schema:
+            if not pa.types.is_null(field.type):
+                states.setdefault(field.name, set()).add(is_mixed(field))
+    if any(len(state) > 1 for state in states.values()):
+        return harmonize_json_tables(out)
+    return out
+
+
+def _is_nested(data_type: pa.DataType) -> bool:
+    return pa.types.is_struct(data_type) or pa.types.is_list(data_type) or pa.types.is_large_list(data_type)
+
+
+def _unified_nested(name: str, fields: list[pa.Field]) -> pa.Field:
+    try:
+        schema = pa.unify_schemas([pa.schema([field.with_metadata(None)]) for field in fields],
+                                  promote_options="permissive")
+    except (pa.ArrowException, ValueError):
+        return _mixed_field(name)
+    return schema.field(name)
+
+
+def _mixed_field(name: str) -> pa.Field:
+    return pa.field(name, _MIXED_TYPE, metadata=MIXED_METADATA)
+
+
+def _dumps(value) -> str:
+    # ensure_ascii keeps lone surrogates (legal in JSON escapes, illegal in UTF-8) representable.
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _render(value):
+    """A decoded JSON value as pandas shows it in a column of its own type."""
+    if isinstance(value, (dict, list)):
+        try:
+            array = pa.array([value])
+            target = _float_nested_ints(array.type)
+            if target != array.type:
+                array = array.cast(target)
+            return array.to_pandas(date_as_object=True, coerce_temporal_nanoseconds=False).iloc[0]
+        except (pa.ArrowException, ValueError, TypeError, OverflowError):
+            import numpy as np
+
+            if isinstance(value, dict):
+                return {key: _render(item) for key, item in value.items()}
+            items = np.empty(len(value), dtype=object)
+            for position, item in enumerate(value):  # item by item: no broadcasting into 2-D
+                items[position] = _render(item)
+            return items
+    return value
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def _read_bytes(file) -> bytes:
+    try:
+        with file.store.open_input(file.path) as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise UserErrorException(
+            f"{NOT_FOUND_MESSAGE} file '{file.display}' disappeared before it could be read.",
+            error_code=NOT_FOUND_CODE,
+        ) from None
+
+
+def _encoding_name(encoding) -> str:
+    """The normalised name the CSV reader uses (``'latin1'``, ``'utf16'`` ...) for ``encoding``."""
+    try:
+        return validate_encoding(encoding)
+    except UserErrorException:
+        # The builder has already checked it; a hand-made plan may hold a codec name CODECS lacks.
+        return str(getattr(encoding, "value", encoding))
+
+
+def _to_utf8(data: bytes, encoding, file) -> bytes:
+    """``data`` as UTF-8 without a byte-order mark, decoded exactly as the CSV reader does."""
+    name = _encoding_name(encoding)
+    if name not in CODECS and name.lower() not in ("utf-8", "utf8"):
+        try:
+            text = data.decode(name)
+        except LookupError:
+            raise UserErrorException(f"Unsupported encoding '{name}' for '{file.display}'.") from None
+        except UnicodeDecodeError as error:
+            raise decode_error(data, error.start, name, file.display) from None
+        return text.lstrip("\ufeff").encode("utf-8")
+    data = to_utf8(data, name, file.display)
+    if CODECS.get(name, "utf-8") == "utf-8" and not data.isascii():
+        # PyArrow's JSON reader does not validate UTF-8 inside strings.
+        check_utf8(data, file.display)
+    return data
+
+
+def _record_count(data: bytes) -> int | None:
+    """Non-empty lines in ``data``; ``None`` when some line holds only whitespace."""
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    padded = b"\n" + data + (b"" if data.endswith(b"\n") else b"\n")
+    if not _BLANK_LINE.search(padded):
+        return lines
+    blank = 0
+    for match in _EACH_BLANK_LINE.finditer(data):
+        if match.end() == len(data) and (not data or data.endswith(b"\n")):
+            continue  # the position after the final newline is not a line
+        text = match.group()
+        if text not in (b"", b"\r"):
+            return None
+        blank += 1
+    return lines - blank
+
+
+def _read_fast(data: bytes) -> pa.Table | None:
+    """The file via PyArrow's JSON reader, or ``None`` when only the exact path is right."""
+    import pyarrow.json as pj
+
+    expected = _record_count(data)
+    if not expected:
+        return None
+    options = pj.ParseOptions(newlines_in_values=False)
+    read = pj.ReadOptions(block_size=max(1 << 20, min(len(data) // 8, 16 << 20)))
+    try:
+        table = pj.read_json(pa.BufferReader(data), read_options=read, parse_options=options)
+        if table.num_rows != expected:
+            return None  # e.g. two objects on one line: the exact path reports it
+        schema = _fixed_schema(table.schema)
+        if schema is None:
+            return table
+        if _has_timestamp(table.schema):
+            options = pj.ParseOptions(newlines_in_values=False, explicit_schema=schema)
+            return pj.read_json(pa.BufferReader(data), read_options=read, parse_options=options)
+        return table.cast(schema)
+    except (pa.ArrowException, ValueError):
+        return None
+
+
+def _has_timestamp(schema: pa.Schema) -> bool:
+    found: list[pa.DataType] = []
+
+    def note(data_type: pa.DataType) -> pa.DataType:
+        if pa.types.is_timestamp(data_type):
+            found.append(data_type)
+        return data_type
+
+    for field in schema:
+        map_arrow_type(field.type, note)
+    return bool(found)
+
+
+def _fixed_schema(schema: pa.Schema) -> pa.Schema | None:
+    """``schema`` with timestamps as strings and ints below objects as floats; ``None`` if equal."""
+    fields = []
+    for field in schema:
+        data_type = map_arrow_type(field.type, lambda t: pa.string() if pa.types.is_timestamp(t) else t)
+        data_type = _float_nested_ints(data_type)
+        fields.append(field.with_type(data_type))
+    fixed = pa.schema(fields)
+    return None if fixed.equals(schema) else fixed
+
+
+def _float_nested_ints(data_type: pa.DataType, below_struct: bool = False) -> pa.DataType:
+    """The reference's nested-object numbers are floats (``{"o": {"x": 1}}`` → ``1.0``)."""
+    if pa.types.is_struct(data_type):
+        return pa.struct([field.with_type(_float_nested_ints(field.type, True)) for field in data_type])
+    if pa.types.is_list(data_type):
+        return pa.list_(data_type.value_field.with_type(_float_nested_ints(data_type.value_type, below_struct)))
+    if pa.types.is_large_list(data_type):
+        return pa.large_list(data_type.value_field.with_type(
+            _float_nested_ints(data_type.value_type, below_struct)))
+    if below_struct and pa.types.is_integer(data_type):
+        return pa.float64()
+    return data_type
+
+
+def _read_exact(data: bytes, file, drop: bool) -> pa.Table | None:
+    """The file parsed line by line with ``json.loads``; ``None`` when it holds no records."""
+    text = check_utf8(data, file.display)
+    rows: list[dict] = []
+    names: dict[str, None] = {}
+    loads = json.loads
+    for number, line in enumerate(text.split("\n"), 1):
+        if line.endswith("\r"):
+            line = line[:-1]
+        if not line:
+            continue
+        try:
+            record = loads(line)
+            reason = None if isinstance(record, dict) else "Not a JSON object"
+        except ValueError as error:
+            reason = "only whitespace" if not line.strip() else f"not valid JSON ({error})"
+        if reason is not None:
+            if drop:
+                continue
+            shown = line if len(line) <= _QUOTE_LENGTH else line[:_QUOTE_LENGTH] + "..."
+            raise UserErrorException(
+                f"Invalid JSON line in '{file.display}' at line {number}: {reason}. The line "
+                f"starts with: {shown!r}. Each non-empty line must hold one JSON object; fix the "
+                "line or pass invalid_lines='drop' to skip invalid lines."
+            )
+        if len(record) != len(names) or any(key not in names for key in record):
+            for key in record:
+                names.setdefault(key, None)
+        rows.append(record)
+    if not rows:
+        return None
+    fields, arrays = [], []
+    for name in names:
+        field, array = _column(name, [row.get(name) for row in rows])
+        fields.append(field)
+        arrays.append(array)
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+_SIMPLE_TYPES = {
+    frozenset({int}): pa.int64(),
+    frozenset({float}): pa.float64(),
+    frozenset({int, float}): pa.float64(),
+    frozenset({bool}): pa.bool_(),
+    frozenset({str}): pa.string(),
+}
+
+
+def _column(name: str, values: list) -> tuple[pa.Field, pa.Array]:
+    """One column's Arrow field and array, widening per policy P11."""
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if not kinds:
+        return pa.field(name, pa.null()), pa.nulls(len(values))
+    try:
+        simple = _SIMPLE_TYPES.get(frozenset(kinds))
+        if simple is not None:
+            try:
+                return pa.field(name, simple), pa.array(values, simple)
+            except OverflowError:
+                # An int beyond int64: as in CSV, the column widens to float64.
+                return pa.field(name, pa.float64()), pa.array(values, pa.float64())
+        if kinds == {dict} or kinds == {list}:
+            array = pa.array(values)
+            target = _float_nested_ints(array.type)
+            if target != array.type:
+                array = array.cast(target)
+            return pa.field(name, array.type), array
+    except (pa.ArrowException, ValueError, TypeError, OverflowError, UnicodeError):
+        pass
+    return _mixed_field(name), pa.array([None if v is None else _dumps(v) for v in values], _MIXED_TYPE)
+

@@ -1,0 +1,325 @@
+"""The JSON lines reader (COMPATIBILITY.md §7, P11) on files written by the tests."""
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from mltable_lite.errors import UserErrorException
+from mltable_lite.plan import PathSpec, ReadJsonLines
+from mltable_lite.readers.json_lines import (
+    MIXED_METADATA, harmonize_json_tables, mixed_columns, read_json_lines, restore_mixed, to_mixed,
+    validate_invalid_lines,
+)
+from mltable_lite.storage import expand_paths
+
+
+def refs(*paths):
+    return expand_paths([PathSpec("file", "file://" + str(path)) for path in paths])
+
+
+def write(tmp_path, content, name="data.jsonl"):
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return path
+
+
+def tables(*paths, **step):
+    return list(read_json_lines(refs(*paths), ReadJsonLines(**step)))
+
+
+def frame(table):
+    df = table.to_pandas(date_as_object=True, coerce_temporal_nanoseconds=False)
+    return restore_mixed(df, table.schema)
+
+
+def read_frame(tmp_path, content, **step):
+    found = tables(write(tmp_path, content), **step)
+    assert len(found) == 1
+    return frame(found[0][1])
+
+
+def is_str_dtype(series):
+    return series.dtype == object or str(series.dtype) == "str"
+
+
+# --- columns and types -------------------------------------------------------------------------
+
+
+def test_union_of_keys_in_first_seen_order_missing_null(tmp_path):
+    df = read_frame(tmp_path, '{"b": 1, "a": "x"}\n{"a": "y", "c": 2.5}\n')
+    assert list(df.columns) == ["b", "a", "c"]
+    assert df["b"].iloc[0] == 1 and np.isnan(df["b"].iloc[1])
+    assert np.isnan(df["c"].iloc[0]) and df["c"].iloc[1] == 2.5
+
+
+def test_scalar_types(tmp_path):
+    df = read_frame(tmp_path, '{"i": 1, "f": 1.5, "b": true, "s": "x"}\n'
+                              '{"i": 2, "f": 2.0, "b": false, "s": "y"}\n')
+    assert str(df["i"].dtype) == "int64"
+    assert str(df["f"].dtype) == "float64"
+    assert str(df["b"].dtype) == "bool"
+    assert is_str_dtype(df["s"]) and list(df["s"]) == ["x", "y"]
+
+
+def test_ints_with_nulls_are_float64(tmp_path):
+    df = read_frame(tmp_path, '{"i": 1}\n{"i": null}\n{"i": 3}\n')
+    assert str(df["i"].dtype) == "float64"
+    assert df["i"].iloc[0] == 1.0 and np.isnan(df["i"].iloc[1])
+
+
+def test_bools_with_nulls_are_object(tmp_path):
+    df = read_frame(tmp_path, '{"b": true}\n{}\n{"b": false}\n')
+    assert df["b"].dtype == object
+    assert list(df["b"]) == [True, None, False]
+
+
+def test_date_like_strings_stay_strings(tmp_path):
+    df = read_frame(tmp_path, '{"d": "2024-01-05", "t": "2024-01-05T10:20:30", "o": {"d": "2024-01-05"}}\n')
+    assert df["d"].iloc[0] == "2024-01-05"
+    assert df["t"].iloc[0] == "2024-01-05T10:20:30"
+    assert df["o"].iloc[0] == {"d": "2024-01-05"}
+
+
+def test_all_null_column_is_object_none(tmp_path):
+    df = read_frame(tmp_path, '{"a": 1, "n": null}\n{"a": 2}\n')
+    assert df["n"].dtype == object and list(df["n"]) == [None, None]
+
+
+def test_nested_objects_are_dicts_with_float_numbers(tmp_path):
+    df = read_frame(tmp_path, '{"o": {"x": 1, "s": "a"}}\n{"o": {"x": 2.5}}\n')
+    first = df["o"].iloc[0]
+    assert isinstance(first, dict) and first["x"] == 1.0 and isinstance(first["x"], float)
+    assert first["s"] == "a"
+
+
+def test_arrays_are_numpy_arrays(tmp_path):
+    df = read_frame(tmp_path, '{"l": [1, 2, 3]}\n{"l": []}\n')
+    assert isinstance(df["l"].iloc[0], np.ndarray)
+    assert df["l"].iloc[0].tolist() == [1, 2, 3] and df["l"].iloc[0].dtype == np.int64
+    assert len(df["l"].iloc[1]) == 0
+
+
+def test_arrays_of_objects_are_arrays_of_dicts(tmp_path):
+    df = read_frame(tmp_path, '{"l": [{"k": "a"}, {"k": "b"}]}\n')
+    value = df["l"].iloc[0]
+    assert isinstance(value, np.ndarray) and list(value) == [{"k": "a"}, {"k": "b"}]
+
+
+# --- P11: widening instead of nulls ------------------------------------------------------------
+
+
+def test_int_and_float_widen_to_float64(tmp_path):
+    df = read_frame(tmp_path, '{"v": 1}\n{"v": 2.5}\n{"v": 3}\n')
+    assert str(df["v"].dtype) == "float64" and list(df["v"]) == [1.0, 2.5, 3.0]
+
+
+def test_other_mixtures_keep_original_values(tmp_path):
+    df = read_frame(tmp_path, '{"v": 1}\n{"v": "two"}\n{"v": 3.5}\n{"v": null}\n{"v": [1]}\n{"v": {"k": 1}}\n')
+    assert df["v"].dtype == object
+    values = list(df["v"])
+    assert values[:4] == [1, "two", 3.5, None]
+    assert type(values[0]) is int
+    assert isinstance(values[4], np.ndarray) and values[4].tolist() == [1]
+    assert values[5] == {"k": 1.0}
+
+
+def test_bool_and_int_do_not_merge(tmp_path):
+    df = read_frame(tmp_path, '{"v": true}\n{"v": 1}\n')
+    assert list(df["v"]) == [True, 1] and type(df["v"].iloc[1]) is int
+
+
+def test_nested_type_clash_keeps_values(tmp_path):
+    df = read_frame(tmp_path, '{"o": {"k": 1}}\n{"o": {"k": "x"}}\n')
+    assert list(df["o"]) == [{"k": 1.0}, {"k": "x"}]
+
+
+def test_mixed_column_is_marked_json_text(tmp_path):
+    (_, table), = tables(write(tmp_path, '{"v": 1, "w": 1}\n{"v": "two", "w": 2}\n'))
+    assert mixed_columns(table.schema) == ["v"]
+    assert table.column("v").to_pylist() == ["1", '"two"']
+
+
+def test_ints_beyond_int64_become_float(tmp_path):
+    df = read_frame(tmp_path, '{"v": 99999999999999999999}\n{"v": 1}\n')
+    assert str(df["v"].dtype) == "float64"
+
+
+# --- lines: invalid, blank, endings ------------------------------------------------------------
+
+
+def test_invalid_line_error_names_file_and_line(tmp_path):
+    path = write(tmp_path, '{"a": 1}\n{"a": 2\n{"a": 3}\n')
+    with pytest.raises(UserErrorException) as caught:
+        tables(path)
+    message = str(caught.value)
+    assert str(path) in message and "line 2" in message
+    assert '{"a": 2' in message and "invalid_lines='drop'" in message
+
+
+def test_invalid_line_dropped(tmp_path):
+    df = read_frame(tmp_path, '{"a": 1}\n{"a": 2\nnot json\n{"a": 3}\n', invalid_lines="drop")
+    assert list(df["a"]) == [1, 3]
+
+
+def test_json_array_line_is_not_an_object(tmp_path):
+    path = write(tmp_path, '{"a": 1}\n[1, 2]\n')
+    with pytest.raises(UserErrorException, match="Not a JSON object"):
+        tables(path)
+    assert list(frame(tables(path, invalid_lines="drop")[0][1])["a"]) == [1]
+
+
+def test_scalar_line_is_not_an_object(tmp_path):
+    with pytest.raises(UserErrorException, match="line 1: Not a JSON object"):
+        tables(write(tmp_path, '42\n{"a": 1}\n'))
+
+
+def test_pretty_printed_object_is_invalid(tmp_path):
+    with pytest.raises(UserErrorException, match="line 1"):
+        tables(write(tmp_path, '{\n  "a": 1\n}\n'))
+
+
+def test_two_objects_on_one_line_are_invalid(tmp_path):
+    with pytest.raises(UserErrorException, match="line 2"):
+        tables(write(tmp_path, '{"a": 1}\n{"a": 2} {"a": 3}\n'))
+
+
+def test_whitespace_only_line_is_invalid(tmp_path):
+    path = write(tmp_path, '{"a": 1}\n   \n{"a": 2}\n')
+    with pytest.raises(UserErrorException, match="line 2"):
+        tables(path)
+    assert list(frame(tables(path, invalid_lines="drop")[0][1])["a"]) == [1, 2]
+
+
+def test_empty_lines_skipped(tmp_path):
+    df = read_frame(tmp_path, '\n{"a": 1}\n\n\n{"a": 2}\n\n')
+    assert list(df["a"]) == [1, 2]
+
+
+def test_crlf_and_missing_final_newline(tmp_path):
+    df = read_frame(tmp_path, '{"a": 1}\r\n\r\n{"a": "x\\r\\ny"}\r\n{"a": 3}')
+    assert list(df["a"]) == [1, "x\r\ny", 3]
+
+
+def test_empty_file_yields_nothing(tmp_path):
+    assert tables(write(tmp_path, "")) == []
+    assert tables(write(tmp_path, "\n\r\n", "blank.jsonl")) == []
+
+
+# --- encodings ---------------------------------------------------------------------------------
+
+
+def test_latin1(tmp_path):
+    path = write(tmp_path, '{"a": "café €"}\n'.encode("cp1252"))
+    with pytest.raises(UserErrorException, match="decode into utf-8"):
+        tables(path)
+    assert list(frame(tables(path, encoding="latin1")[0][1])["a"]) == ["café €"]
+
+
+def test_utf8_bom_and_utf16(tmp_path):
+    bom = write(tmp_path, b"\xef\xbb\xbf" + '{"a": "é"}\n'.encode(), "bom.jsonl")
+    assert list(frame(tables(bom)[0][1]).columns) == ["a"]
+    wide = write(tmp_path, '{"a": "é"}\n'.encode("utf-16"), "wide.jsonl")
+    assert list(frame(tables(wide, encoding="utf16")[0][1])["a"]) == ["é"]
+
+
+def test_invalid_utf8_in_the_fast_path(tmp_path):
+    with pytest.raises(UserErrorException, match="line 2"):
+        tables(write(tmp_path, b'{"a": "ok"}\n{"a": "caf\xe9"}\n'))
+
+
+# --- files, projection, helpers ----------------------------------------------------------------
+
+
+def test_several_files_one_table_each(tmp_path):
+    first = write(tmp_path, '{"a": 1}\n', "1.jsonl")
+    empty = write(tmp_path, "", "2.jsonl")
+    third = write(tmp_path, '{"b": "x"}\n', "3.jsonl")
+    found = tables(first, empty, third)
+    assert [(i, t.column_names) for i, t in found] == [(0, ["a"]), (2, ["b"])]
+
+
+def test_projection(tmp_path):
+    path = write(tmp_path, '{"a": 1, "b": 2, "c": 3}\n{"a": 4, "b": 5, "c": 6}\n')
+    (_, table), = list(read_json_lines(refs(path), ReadJsonLines(), columns=["c", "a", "zz"]))
+    assert table.column_names == ["a", "c"]
+    (_, none), = list(read_json_lines(refs(path), ReadJsonLines(), columns=["zz"]))
+    assert none.num_columns == 0 and none.num_rows == 2
+
+
+def test_validate_invalid_lines():
+    assert validate_invalid_lines("error") == "error"
+    assert validate_invalid_lines("drop") == "drop"
+    for bad in ("skip", "DROP", None, 1):
+        with pytest.raises(UserErrorException) as caught:
+            validate_invalid_lines(bad)
+        assert str(caught.value) == "Invalid value for invalid_lines, the supported values are ['error', 'drop']"
+
+
+def test_harmonize_across_files():
+    mixed = pa.table([to_mixed(pa.array([1, None]))],
+                     schema=pa.schema([pa.field("v", pa.large_string(), metadata=MIXED_METADATA)]))
+    parts = [
+        pa.table({"v": [1, 2], "w": [1, 2]}),
+        pa.table({"v": pa.nulls(1), "w": [1.5]}),
+        mixed,
+        pa.table({"v": ["two"], "o": [{"x": 1.0}]}),
+        pa.table({"o": [{"y": "q"}], "b": [True]}),
+        pa.table({"b": [1]}),
+    ]
+    unified = pa.concat_tables(harmonize_json_tables(parts), promote_options="default")
+    df = restore_mixed(unified.to_pandas(), unified.schema)
+    assert list(df["v"]) == [1, 2, None, 1, None, "two", None, None]
+    assert str(df["w"].dtype) == "float64"
+    assert df["o"].iloc[5] == {"x": 1.0, "y": None}
+    assert list(df["b"])[-2:] == [True, 1]
+
+
+def test_restore_mixed_ignores_dropped_columns():
+    schema = pa.schema([pa.field("v", pa.large_string(), metadata=MIXED_METADATA)])
+    assert list(restore_mixed(pd.DataFrame({"w": [1]}), schema).columns) == ["w"]
+
+
+# --- end to end through the public API ---------------------------------------------------------
+
+
+@pytest.fixture
+def mltable():
+    pytest.importorskip("mltable_lite.readers.delimited")  # the builder validates encodings with it
+    import mltable_lite
+
+    return mltable_lite
+
+
+def test_public_api_reads_json_lines(tmp_path, mltable):
+    path = write(tmp_path, '{"i": 1, "s": "a", "b": true}\n{"i": null, "s": "b", "b": false, "x": [1]}\n')
+    df = mltable.from_json_lines_files(paths=[{"file": str(path)}], include_path_column=True).to_pandas_dataframe()
+    assert list(df.columns) == ["Path", "i", "s", "b", "x"]
+    assert str(df["i"].dtype) == "float64" and str(df["b"].dtype) == "bool"
+    assert df["Path"].iloc[0] == str(path)
+
+
+def test_public_api_invalid_lines(tmp_path, mltable):
+    path = write(tmp_path, '{"a": 1}\nnope\n{"a": 2}\n')
+    with pytest.raises(mltable.UserErrorException, match="line 2"):
+        mltable.from_json_lines_files(paths=[{"file": str(path)}]).to_pandas_dataframe()
+    df = mltable.from_json_lines_files(paths=[{"file": str(path)}], invalid_lines="drop").to_pandas_dataframe()
+    assert list(df["a"]) == [1, 2]
+    with pytest.raises(mltable.UserErrorException, match=r"the supported values are \['error', 'drop'\]"):
+        mltable.from_json_lines_files(paths=[{"file": str(path)}], invalid_lines="skip")
+
+
+def test_public_api_latin1(tmp_path, mltable):
+    path = write(tmp_path, '{"a": "café"}\n'.encode("latin-1"))
+    df = mltable.from_json_lines_files(paths=[{"file": str(path)}], encoding="latin1").to_pandas_dataframe()
+    assert list(df["a"]) == ["café"]
+
+
+
+def test_public_api_mixed_values_within_and_across_files(tmp_path, mltable):
+    write(tmp_path, '{"v": 1, "w": 1}\n{"v": "two", "w": 2}\n', "1.jsonl")
+    write(tmp_path, '{"v": 3.5, "w": 2.5}\n', "2.jsonl")
+    write(tmp_path, '{"v": null, "w": 3}\n', "3.jsonl")
+    df = mltable.from_json_lines_files(paths=[{"folder": str(tmp_path)}]).to_pandas_dataframe()
+    assert list(df["v"]) == [1, "two", 3.5, None]
+    assert list(df["w"]) == [1.0, 2.0, 2.5, 3.0] and str(df["w"].dtype) == "float64"
