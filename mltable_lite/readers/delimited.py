@@ -54,6 +54,7 @@ _ENCODING_MESSAGE = """Given invalid encoding '{}', supported encodings are:
 _SUBSTITUTES = (b"\x1f", b"\x1e", b"\x1d", b"\x1c", b"\x1b", b"\x1a", b"\x19", b"\x18")
 _COLUMN_ERROR = re.compile(r"In CSV column #(\d+)")
 _ZONE = re.compile(ZONE_PATTERN)
+_TRUE, _FALSE = frozenset(TRUE_TOKENS), frozenset(FALSE_TOKENS)
 
 
 def validate_header(header) -> str:
@@ -164,6 +165,7 @@ class _Reader:
         self.types: dict[str, ColumnType] = {}
         self.zones: dict[str, set] = {}       # ISO date columns: whether sampled values carry a zone
         self.files_seen = 0
+        self.bool_tokens: set = set()
         self.sample: dict[str, list] = {}
         self.sampled = 0
         self.fixed = False
@@ -178,7 +180,7 @@ class _Reader:
             return None
         data = to_utf8(raw, self.encoding, file.display)
         data, delimiter, substitute = self._single_byte_delimiter(data)
-        if not data.strip():
+        if not data[:4096].strip() and not data.strip():
             return None
         first_file = self.files_seen == 0
         self.files_seen += 1
@@ -279,6 +281,12 @@ class _Reader:
             self.types[name] = STRING
             return
         self.types[name] = infer_column(values, self.step.empty_as_string)
+        if self.types[name].kind == "bool":
+            # Few tokens keep pyarrow's bool parsing fast; other spellings take the fallback.
+            for value in values:
+                if value and value.strip():
+                    token = value.strip()
+                    self.bool_tokens.update({token, token.lower(), token.title(), token.upper()})
         if self.types[name].kind == "datetime":
             self.zones[name] = {_ZONE.search(value.strip()) is not None for value in values
                                 if value and value.strip()}
@@ -349,8 +357,8 @@ class _Reader:
             convert_options=pacsv.ConvertOptions(
                 column_types=column_types, include_columns=[internal[i] for i in wanted],
                 null_values=[] if empty_as_string else [""], strings_can_be_null=not empty_as_string,
-                quoted_strings_can_be_null=False, true_values=list(TRUE_TOKENS),
-                false_values=list(FALSE_TOKENS), timestamp_parsers=_unique(parsers) or None,
+                quoted_strings_can_be_null=False, true_values=sorted(self.bool_tokens & _TRUE) or ["true"],
+                false_values=sorted(self.bool_tokens & _FALSE) or ["false"], timestamp_parsers=_unique(parsers) or None,
                 check_utf8=True),
         )
 
@@ -360,17 +368,21 @@ class _Reader:
 
         arrays = []
         for name, column in zip(table.column_names, table.columns):
-            array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-            if pa.types.is_timestamp(array.type) and array.type.tz is not None:
-                array = array.cast(pa.timestamp("ns"))
-            if pa.types.is_string(array.type) or pa.types.is_null(array.type):
+            kind = column.type
+            if pa.types.is_timestamp(kind) and kind.tz is not None:
+                column = column.cast(pa.timestamp("ns"))
+            elif pa.types.is_string(kind) or pa.types.is_null(kind):
+                # Columns pyarrow typed are kept chunked as they are: copying them costs time.
+                needs_conversion = name in self.overrides or self.types[name].kind != "string"
+                if restore or needs_conversion:
+                    column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
                 if restore:
-                    array = pc.replace_substring(array.cast(pa.string()), *restore)
+                    column = pc.replace_substring(column.cast(pa.string()), *restore)
                 if name in self.overrides:
-                    array = convert_array(array, self.overrides[name])
-                elif self.types[name].kind != "string":
-                    array, self.types[name] = convert_widening(array, self.types[name], self.step.empty_as_string)
-            arrays.append(array)
+                    column = convert_array(column, self.overrides[name])
+                elif needs_conversion:
+                    column, self.types[name] = convert_widening(column, self.types[name], self.step.empty_as_string)
+            arrays.append(column)
         return pa.Table.from_arrays(arrays, names=table.column_names)
 
     # --- slow path: exact Python tokenizer ---------------------------------------------------------

@@ -1,0 +1,216 @@
+"""Transforms end to end on real files (COMPATIBILITY.md §9–§14, policies P4–P8, P17)."""
+
+import datetime
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import mltable_lite as mltable
+from mltable_lite import DataType, UserErrorException
+
+
+@pytest.fixture
+def csv_file(tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text("id,name,score,when,FBI Code\n"
+                    "1,ann,0.5,2024-01-05,11\n2,bob,,2024-02-05,12\n3,cid,2.5,2024-03-05,11\n"
+                    "4,dan,3.5,2024-04-05,13\n5,eve,4.5,2024-05-05,11\n")
+    return mltable.from_delimited_files([{"file": str(path)}])
+
+
+@pytest.fixture
+def numbers(tmp_path):
+    """2000 rows in a parquet file of 7 row groups."""
+    path = tmp_path / "numbers.parquet"
+    pq.write_table(pa.table({"n": np.arange(2000), "half": np.arange(2000) % 2 == 0}), path, row_group_size=300)
+    return mltable.from_parquet_files([{"file": str(path)}])
+
+
+def test_take_skip_compose_in_order(csv_file):
+    assert csv_file.take(2).to_pandas_dataframe()["id"].tolist() == [1, 2]
+    assert csv_file.skip(2).take(2).to_pandas_dataframe()["id"].tolist() == [3, 4]
+    assert csv_file.take(4).skip(2).to_pandas_dataframe()["id"].tolist() == [3, 4]
+    assert csv_file.take(50).to_pandas_dataframe().shape == (5, 5)
+    assert csv_file.show(3)["id"].tolist() == [1, 2, 3]
+
+
+def test_empty_results_keep_their_columns(csv_file):
+    # Policy P7: the reference returns 0x0 here.
+    for tbl in (csv_file.skip(10), csv_file.filter("id > 100")):
+        df = tbl.to_pandas_dataframe()
+        assert df.shape == (0, 5) and list(df.columns) == ["id", "name", "score", "when", "FBI Code"]
+        assert str(df["id"].dtype) == "int64" and str(df["when"].dtype) == "datetime64[ns]"
+
+
+def test_keep_and_drop_columns(csv_file):
+    assert list(csv_file.keep_columns(["score", "id", "nope"]).to_pandas_dataframe().columns) == ["score", "id"]
+    assert list(csv_file.keep_columns("name").to_pandas_dataframe().columns) == ["name"]
+    assert list(csv_file.drop_columns({"score", "when", "nope"}).to_pandas_dataframe().columns) == ["id", "name", "FBI Code"]
+    assert csv_file.drop_columns([]).to_pandas_dataframe().shape == (5, 5)
+    for tbl in (csv_file.keep_columns(["nope"]), csv_file.keep_columns([]),
+                csv_file.drop_columns(["id", "name", "score", "when", "FBI Code"])):
+        with pytest.raises(UserErrorException, match="The input data contains no columns"):
+            tbl.to_pandas_dataframe()
+
+
+@pytest.mark.parametrize("expression, ids", [
+    ("id > 2", [3, 4, 5]),
+    ("id >= 2 and id < 4", [2, 3]),
+    ("not (id == 1) and name != 'eve'", [2, 3, 4]),
+    ("score > 1", [3, 4, 5]),
+    ("score == None or score != None", []),
+    ("1 < id < 4", [2, 3]),
+    ('col("FBI Code") == 11', [1, 3, 5]),
+    ('col("FBI Code") == "11"', []),
+    ('name.startswith("d") or name.startswith("e")', [4, 5]),
+    ("when >= datetime(2024, 3, 1)", [3, 4, 5]),
+    ("id * 2 + 1 > 7 or id % 5 == 0", [4, 5]),
+    ('name > 5', [1, 2, 3, 4, 5]),
+])
+def test_filter_semantics(csv_file, expression, ids):
+    assert csv_file.filter(expression).to_pandas_dataframe()["id"].tolist() == ids if ids else \
+        csv_file.filter(expression).to_pandas_dataframe().empty
+
+
+def test_filter_errors(csv_file):
+    with pytest.raises(UserErrorException, match=r"Python expression parse error.*position"):
+        csv_file.filter("id = = 1")  # raised at build (P4)
+    with pytest.raises(UserErrorException, match="idd") as caught:
+        csv_file.filter("idd > 1").to_pandas_dataframe()  # P5: the unknown column is named ...
+    assert "'id'" in str(caught.value)  # ... with the ones that exist
+    for hostile in ("__import__('os').system('true')", "().__class__", "lambda: 1", "id.__class__", "(" * 5000 + "1"):
+        with pytest.raises(UserErrorException):
+            csv_file.filter(hostile)
+
+
+def test_random_sample_is_deterministic_and_independent_of_batching(tmp_path, numbers):
+    one_group = tmp_path / "one.parquet"
+    pq.write_table(pa.table({"n": np.arange(2000), "half": np.arange(2000) % 2 == 0}), one_group)
+    sample = numbers.take_random_sample(0.1, seed=42).to_pandas_dataframe()["n"].tolist()
+    again = mltable.from_parquet_files([{"file": str(one_group)}]).take_random_sample(0.1, seed=42)
+    assert sample == again.to_pandas_dataframe()["n"].tolist()
+    assert 140 <= len(sample) <= 260 and sample == sorted(sample)
+    other = numbers.take_random_sample(0.1, seed=43).to_pandas_dataframe()["n"].tolist()
+    assert other != sample
+
+
+def test_random_split_halves_are_disjoint_and_complete(numbers):
+    first, second = numbers.random_split(0.3, seed=5)
+    a = first.to_pandas_dataframe()["n"].tolist()
+    b = second.to_pandas_dataframe()["n"].tolist()
+    assert not set(a) & set(b) and sorted(a + b) == list(range(2000))
+    assert 450 <= len(a) <= 750
+
+
+def test_sampling_after_a_filter_counts_positions_after_the_filter(numbers):
+    evens = numbers.filter("half").take_random_sample(0.5, seed=1).to_pandas_dataframe()["n"]
+    assert (evens % 2 == 0).all() and 380 <= len(evens) <= 620
+
+
+def test_sample_round_trips_through_yaml(numbers, tmp_path):
+    tbl = numbers.take_random_sample(0.2)
+    tbl.save(str(tmp_path / "s"))
+    assert mltable.load(str(tmp_path / "s")).to_pandas_dataframe().equals(tbl.to_pandas_dataframe())
+
+
+def test_convert_column_types(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("a,b,c,d,e\n1.5,true,2024-01-05,y,x\n-2.7,0,05/01/2024,n,\n7,yes,junk,maybe,z\n")
+    tbl = mltable.from_delimited_files([{"file": str(path)}], infer_column_types=False)
+    df = tbl.convert_column_types({
+        "a": "int", "b": DataType.to_bool(), "c": DataType.to_datetime(["%Y-%m-%d", "%d/%m/%Y"]),
+        "d": DataType.to_bool(true_values=["y"], false_values=["n"], mismatch_as="false"), "nope": "float",
+    }).to_pandas_dataframe()
+    assert df["a"].tolist() == [1, -2, 7] and str(df["a"].dtype) == "int64"
+    assert df["b"].tolist() == [True, False, None]
+    assert df["c"].tolist()[:2] == [pd.Timestamp("2024-01-05"), pd.Timestamp("2024-01-05")] and pd.isna(df["c"][2])
+    assert df["d"].tolist() == [True, False, False] and str(df["d"].dtype) == "bool"
+    with pytest.raises(UserErrorException, match="Found duplicate column"):
+        tbl.convert_column_types({"a": "int", ("a", "b"): "float"})
+    with pytest.raises(UserErrorException, match="not a supported string conversion"):
+        tbl.convert_column_types({"a": "integer"})
+
+
+def test_to_stream_gives_stream_infos(tmp_path):
+    (tmp_path / "p.csv").write_text(f"path\n{tmp_path / 'p.csv'}\n")
+    df = mltable.from_delimited_files([{"file": str(tmp_path / "p.csv")}]).convert_column_types(
+        {"path": "stream_info"}).to_pandas_dataframe()
+    value = df["path"][0]
+    assert value is None or isinstance(value, mltable.StreamInfo)
+
+
+@pytest.fixture
+def partitioned(tmp_path):
+    for region, year, month in (("eu", 2023, 12), ("eu", 2024, 1), ("us", 2024, 2)):
+        folder = tmp_path / "sales" / region / str(year) / f"{month:02d}"
+        folder.mkdir(parents=True)
+        (folder / "part.csv").write_text(f"amount\n{month}\n{month * 10}\n")
+    return tmp_path / "sales"
+
+
+def test_partition_format_columns_and_order(partitioned):
+    tbl = mltable.from_delimited_files([{"pattern": f"{partitioned}/**/*.csv"}], include_path_column=True)
+    df = tbl.extract_columns_from_partition_format("{region}/{year}/{month}/{file}.csv").to_pandas_dataframe()
+    assert list(df.columns) == ["Path", "region", "year", "month", "file", "amount"]
+    assert df["region"].tolist() == ["eu", "eu", "eu", "eu", "us", "us"]
+    assert df["year"].tolist() == [2023, 2023, 2024, 2024, 2024, 2024] and str(df["year"].dtype) == "int64"
+    assert df["file"].tolist() == ["part"] * 6
+    assert tbl.extract_columns_from_partition_format("{region}/{year}/{month}/{file}.csv").partition_keys == [
+        "region", "year", "month", "file"]
+
+
+def test_partition_format_relative_to_the_spec_folder_and_dates(partitioned):
+    # P8: a format that stops before the file name matches from the path spec's folder.
+    tbl = mltable.from_delimited_files([{"folder": str(partitioned)}])
+    df = tbl.extract_columns_from_partition_format("{region}/{day:yyyy/MM}").to_pandas_dataframe()
+    assert list(df.columns) == ["region", "day", "amount"]
+    assert df["day"].tolist()[0] == pd.Timestamp(2023, 12, 1) and str(df["day"].dtype) == "datetime64[ns]"
+    with pytest.raises(UserErrorException, match=r"Year \(yyyy\) must be present"):
+        tbl.extract_columns_from_partition_format("{d:MM/dd}")
+
+
+def test_partition_format_step_works_anywhere_in_a_yaml_file(partitioned, tmp_path):
+    # P17: the reference yields all-null columns when the step comes after read_delimited.
+    folder = tmp_path / "t"
+    folder.mkdir()
+    (folder / "MLTable").write_text(
+        f"paths:\n- folder: {partitioned}\ntransformations:\n- read_delimited: {{}}\n"
+        "- extract_columns_from_partition_format:\n    partition_format: '{region}/{year}/{month}/{file}.csv'\n")
+    df = mltable.load(str(folder)).to_pandas_dataframe()
+    assert df["region"].tolist() == ["eu", "eu", "eu", "eu", "us", "us"]
+
+
+def test_partition_counts_and_selection(numbers, tmp_path):
+    assert numbers.get_partition_count() == 7
+    df = numbers.select_partitions([3, 1]).to_pandas_dataframe()
+    assert df["n"].tolist() == list(range(300, 600)) + list(range(900, 1200))
+    with pytest.raises(UserErrorException, match='Invalid argument "partitions". Expected "< 7", Actual 7'):
+        numbers.select_partitions(7).to_pandas_dataframe()
+    with pytest.raises(UserErrorException, match="Columns should be a int or list of int with at least one element"):
+        numbers.select_partitions([])
+    assert mltable.from_paths([{"file": str(tmp_path / "numbers.parquet")}]).get_partition_count() == 1
+
+
+def test_text_files_split_at_partition_size(tmp_path):
+    path = tmp_path / "big.csv"
+    lines = ["n"] + [f"{i:09d}" for i in range(1000)]  # 10 bytes a line
+    path.write_text("\n".join(lines) + "\n")
+    folder = tmp_path / "t"
+    folder.mkdir()
+    (folder / "MLTable").write_text(f"paths:\n- file: {path}\ntransformations:\n- read_delimited:\n"
+                                    "    partition_size: 2500\n    infer_column_types: false\n")
+    tbl = mltable.load(str(folder))
+    assert tbl.get_partition_count() == 5  # 10002 bytes / 2500
+    parts = [tbl.select_partitions(i).to_pandas_dataframe()["n"].tolist() for i in range(5)]
+    assert sum(parts, []) == lines[1:]
+    # Line i starts at byte 2 + 10 i; a row belongs to the chunk its first byte is in.
+    assert [len(part) for part in parts] == [250, 250, 250, 250, 0]
+
+
+def test_include_path_column_comes_first(csv_file, tmp_path):
+    df = mltable.from_delimited_files([{"file": str(tmp_path / "people.csv")}], include_path_column=True).take(1)
+    frame = df.to_pandas_dataframe()
+    assert list(frame.columns)[0] == "Path" and frame["Path"][0] == str(tmp_path / "people.csv")
