@@ -31,13 +31,19 @@ def list_files(plan: Plan, storage_options: dict | None = None) -> list[FileRef]
     return expand_paths(plan.paths, storage_options)
 
 
-def stream_tables(plan: Plan, storage_options: dict | None = None) -> Iterator[pa.Table]:
-    """The plan's result as a stream of Arrow tables (the unit of every terminal call)."""
+def stream_tables(plan: Plan, storage_options: dict | None = None, optimize: bool = True) -> Iterator[pa.Table]:
+    """The plan's result as a stream of Arrow tables (the unit of every terminal call).
+
+    ``optimize=False`` reads everything and skips nothing: the same result, for tests.
+    """
+    from .optimizer import ReadPlan, optimise
+
     files = list_files(plan, storage_options)
+    read_plan = optimise(plan, files) if optimize else ReadPlan()
     if plan.reader is None:
         stream: Iterable[pa.Table] = _paths_tables(files)
     else:
-        stream = _read(files, plan)
+        stream = _read(files, plan, read_plan)
     stream = _with_partition_columns(plan, files, stream)
     for transform in plan.transforms:
         if not isinstance(transform, (ExtractPartitionFormat, SelectPartitions)):
@@ -75,16 +81,29 @@ def paths_table(files: list[FileRef]) -> pa.Table:
     return pa.table([pa.array([f.display for f in files], pa.string())], schema=pa.schema([field]))
 
 
-def _read(files: list[FileRef], plan: Plan) -> Iterator[tuple[int, pa.Table]]:
+def _read(files: list[FileRef], plan: Plan, read_plan) -> Iterator[tuple[int, pa.Table]]:
     from .readers import reader_for
 
     step = plan.reader
     read = reader_for(step)
     selected = _selected_partitions(plan, files)
-    if selected is None:
-        source = read(files, step)
+    if selected is None and read_plan.keep_files is None and not read_plan.row_group_filters:
+        source = read(files, step, read_plan.columns)
     else:
-        source = _read_selected(read, files, step, selected)
+        if selected is None:
+            selected = _partitions(plan, files)
+        if read_plan.keep_files is not None:
+            keep = set(read_plan.keep_files)
+            selected = [(index, part) for index, part in selected if index in keep] or _schema_only(selected)
+        considered = {index for index, _ in selected}
+        if read_plan.row_group_filters:
+            from .optimizer import prune_row_groups
+
+            selected = prune_row_groups(files, selected, read_plan.row_group_filters)
+        by_file: dict[int, list] = {index: [] for index in sorted(considered)} if isinstance(step, ReadParquet) else {}
+        for file_index, part in selected:
+            by_file.setdefault(file_index, []).append(part)
+        source = _read_selected(read, files, step, by_file, read_plan.columns)
     for index, table in source:
         if step.include_path_column:
             table = _with_path_column(table, step.path_column, files[index].display)
@@ -119,7 +138,7 @@ def _selected_partitions(plan: Plan, files: list[FileRef]) -> list[tuple] | None
     if not steps:
         return None
     partitions = _partitions(plan, files)
-    for step in steps:
+    for step in steps:  # each selection indexes the partitions the previous one kept
         too_big = [index for index in step.indices if index >= len(partitions)]
         if too_big:
             raise UserErrorException(
@@ -129,17 +148,26 @@ def _selected_partitions(plan: Plan, files: list[FileRef]) -> list[tuple] | None
     return partitions
 
 
-def _read_selected(read, files: list[FileRef], step, selected: list[tuple]) -> Iterator[tuple[int, pa.Table]]:
-    by_file: dict[int, list] = {}
-    for file_index, part in selected:
-        by_file.setdefault(file_index, []).append(part)
+def _schema_only(selected: list[tuple]) -> list[tuple]:
+    """When pruning leaves nothing, still read the first partition so the result keeps its
+    columns (policy P7); the pushed-down filter then removes its rows."""
+    return selected[:1]
+
+
+def _read_selected(read, files: list[FileRef], step, by_file: dict[int, list],
+                   columns=None) -> Iterator[tuple[int, pa.Table]]:
+    """Read the chosen partitions: ``by_file`` maps a file index to its parts (row groups for
+    parquet, where an empty list yields the file's columns with no rows; byte chunks for text)."""
     if isinstance(step, ReadParquet):
-        yield from read(files, step, row_groups=by_file)
+        yield from read(files, step, columns, row_groups=by_file)
         return
     chosen = sorted(by_file)
     subset = [files[index] for index in chosen]
-    size = step.partition_size
-    for position, table in read(subset, step):
+    size = getattr(step, "partition_size", None)
+    for position, table in read(subset, step, columns):
+        if size is None:
+            yield chosen[position], table
+            continue
         file_index = chosen[position]
         file = files[file_index]
         parts = by_file[file_index]
@@ -216,9 +244,9 @@ def ordered_map(function: Callable, items: Iterable, workers: int = _LOOKAHEAD) 
 # --- collecting ---------------------------------------------------------------------------------
 
 
-def to_arrow(plan: Plan, storage_options: dict | None = None) -> pa.Table:
+def to_arrow(plan: Plan, storage_options: dict | None = None, optimize: bool = True) -> pa.Table:
     """The whole result as one Arrow table with one schema (columns unified by name)."""
-    tables = list(stream_tables(plan, storage_options))
+    tables = list(stream_tables(plan, storage_options, optimize))
     return concat(tables)
 
 
@@ -258,9 +286,9 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def to_pandas(plan: Plan, storage_options: dict | None = None):
+def to_pandas(plan: Plan, storage_options: dict | None = None, optimize: bool = True):
     """The result as a pandas DataFrame with the reference's dtypes and a fresh RangeIndex."""
-    tables = list(stream_tables(plan, storage_options))
+    tables = list(stream_tables(plan, storage_options, optimize))
     if not tables:
         import pandas as pd
 
@@ -268,9 +296,39 @@ def to_pandas(plan: Plan, storage_options: dict | None = None):
     try:
         table = concat(tables)
     except _MixedTypes:
+        retry = _as_text_where_mixed(plan, tables)
+        if retry is not None:
+            return to_pandas(retry, storage_options, optimize)
         return _concat_in_pandas(tables)
     del tables
     return table_to_pandas(table)
+
+
+def _as_text_where_mixed(plan: Plan, tables: list[pa.Table]) -> Plan | None:
+    """A delimited plan that reads the columns whose type changed between files as text.
+
+    Type inference looks at the first rows only; when a later file holds text in a column
+    inferred as a number, the values are all kept as written (policy P2) by reading again.
+    """
+    from dataclasses import replace
+
+    from .plan import InferOptions, ReadDelimited
+    from .types import DataType
+
+    if not isinstance(plan.reader, ReadDelimited) or plan.reader.infer_column_types is False:
+        return None
+    kinds: dict[str, set] = {}
+    for table in tables:
+        for field in table.schema:
+            if not pa.types.is_null(field.type):
+                kinds.setdefault(field.name, set()).add(str(field.type))
+    mixed = tuple(sorted(name for name, found in kinds.items() if len(found) > 1))
+    infer = plan.reader.infer_column_types
+    options = infer if isinstance(infer, InferOptions) else InferOptions()
+    if not mixed or any(name in {n for names, _ in options.overrides for n in names} for name in mixed):
+        return None
+    options = replace(options, overrides=options.overrides + ((mixed, DataType.to_string()),))
+    return plan.replace(reader=replace(plan.reader, infer_column_types=options))
 
 
 def _concat_in_pandas(tables: list[pa.Table]):

@@ -17,8 +17,11 @@ MLTABLE_FILE = "MLTable"
 
 
 def load_table(uri: str, storage_options: dict | None = None) -> MLTable:
-    if not isinstance(uri, str) or not uri:
-        raise UserErrorException("load() needs the path or URI of a folder that holds an MLTable file")
+    if not isinstance(uri, str):
+        raise UserErrorException(f"load() needs the path or URI of a folder that holds an MLTable file, not {uri!r}")
+    if not uri:
+        raise UserErrorException("Not able to find MLTable file from the MLTable folder ''. load() takes the folder "
+                                 "that holds a file named 'MLTable'.", error_code=NOT_FOUND_CODE)
     folder_uri = canonical_uri(uri.rstrip("/") or "/")
     file_uri = join_uri(folder_uri, MLTABLE_FILE) if is_local(folder_uri) else folder_uri.rstrip("/") + "/" + MLTABLE_FILE
     store = open_store(file_uri, storage_options)

@@ -238,6 +238,33 @@ class MLTable:
                 "Can not load data from this MLTable's associated datastores. Please check the associated paths. "
                 f"{error.message}") from None
 
+    def explain(self) -> str:
+        """What a read of this table will skip: projected columns, pruned files and row groups.
+
+        mltable_lite only. Lists the files (nothing is read but parquet footers when filters are
+        pushed down) and returns the description as text.
+
+        Example:
+            >>> print(tbl.filter("year == 2024").keep_columns(["id"]).explain())   # doctest: +SKIP
+            plan: 12 files, reader read_parquet, transforms: filter, keep_columns
+            projection: read only columns ['id', 'year']
+            files: 8 of 12 pruned by partition values before opening
+        """
+        from .executor import list_files
+        from .optimizer import optimise
+        from .plan_yaml import plan_to_dict
+
+        files = list_files(self._plan, self._storage_options)
+        steps = plan_to_dict(self._plan).get("transformations", [])
+        reader = next((name for step in steps for name in step if name.startswith("read_")), "paths only")
+        names = [name for step in steps for name in step if not name.startswith("read_")]
+        lines = [f"plan: {len(files)} files, reader {reader}, transforms: {', '.join(names) or 'none'}"]
+        notes = optimise(self._plan, files).describe()
+        lines.append(notes or "nothing to prune: every file and column is read")
+        if any(isinstance(step, (Take,)) for step in self._plan.transforms):
+            lines.append("early stop: reading stops once take() has its rows")
+        return "\n".join(lines)
+
     # --- terminal calls ------------------------------------------------------------------------
 
     def to_pandas_dataframe(self):

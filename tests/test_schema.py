@@ -225,8 +225,6 @@ def test_load_without_an_mltable_file(case, tmp_path):
         mltable.load(str(target))
 
 
-@pytest.mark.xfail(strict=True, reason="loading.py answers load('') with its own message; the reference says "
-                                       "'Not able to find MLTable file from the MLTable folder' (reported)")
 def test_load_of_an_empty_string():
     with pytest.raises(mltable.UserErrorException, match=NOT_FOUND):
         mltable.load("")

@@ -1,0 +1,172 @@
+"""Lazy optimisation: decide what the reader can skip without changing the result.
+
+* **Projection**: only the columns later steps use are read (parquet column pruning, CSV
+  ``include_columns``).
+* **Row groups**: filters that come before any row-changing step are handed to parquet, which
+  skips row groups whose statistics prove no row can match.
+* **Files**: the parts of such filters that only use partition-format columns (or ``Path``) are
+  evaluated once per file, and files that cannot match are never opened.
+* **Early stop** needs no planning: transforms are generators, so ``take`` stops the reads.
+
+The filters themselves still run on every row that is read, so pruning only ever skips data that
+could not have matched.
+
+Example:
+    >>> print(optimise(tbl._plan, files).describe())        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .plan import (DropColumns, ExtractPartitionFormat, Filter, KeepColumns, Plan, ReadDelimited, ReadParquet,
+                   SelectPartitions)
+
+# Steps that neither change nor reorder rows and values: filters before or between them see the
+# file's own rows, so they may be pushed to the reader.
+_ROW_PRESERVING = (Filter, KeepColumns, DropColumns, ExtractPartitionFormat, SelectPartitions)
+
+
+@dataclass
+class ReadPlan:
+    """What the executor asks of the reader."""
+
+    columns: list | None = None               # None: every column
+    row_group_filters: list = field(default_factory=list)   # parsed filter trees for parquet pruning
+    keep_files: list | None = None             # indices of files that may match; None: all
+    notes: list = field(default_factory=list)
+
+    def describe(self) -> str:
+        return "\n".join(self.notes)
+
+
+def optimise(plan: Plan, files: list) -> ReadPlan:
+    read_plan = ReadPlan()
+    if plan.reader is None:
+        return read_plan
+    from .expressions import parse, referenced_columns
+
+    leading_filters = []
+    for step in plan.transforms:
+        if not isinstance(step, _ROW_PRESERVING):
+            break
+        if isinstance(step, Filter):
+            leading_filters.append(parse(step.expression))
+
+    read_plan.columns = _projection(plan, parse, referenced_columns)
+    if read_plan.columns is not None:
+        read_plan.notes.append(f"projection: read only columns {read_plan.columns}")
+
+    if leading_filters and isinstance(plan.reader, ReadParquet):
+        read_plan.row_group_filters = leading_filters
+        read_plan.notes.append("row groups: parquet statistics prune row groups for "
+                               + " and ".join(f"filter({_text(tree)!r})" for tree in leading_filters))
+
+    keep = _prune_files(plan, files, leading_filters, referenced_columns)
+    if keep is not None:
+        read_plan.keep_files = keep
+        pruned = len(files) - len(keep)
+        read_plan.notes.append(f"files: {pruned} of {len(files)} pruned by partition values before opening")
+    return read_plan
+
+
+def _text(tree) -> str:
+    from .expressions import to_text
+
+    return to_text(tree)
+
+
+def _projection(plan: Plan, parse, referenced_columns) -> list | None:
+    """Columns the reader must produce, walking the transforms backwards; None means all."""
+    needed: set | None = None
+    for step in reversed(plan.transforms):
+        if isinstance(step, KeepColumns):
+            needed = set(step.columns) if needed is None else needed & set(step.columns)
+        elif isinstance(step, Filter) and needed is not None:
+            needed |= set(referenced_columns(parse(step.expression)))
+    if not needed:
+        # Nothing kept would still need row counts; reading everything keeps that simple.
+        return None
+    needed |= plan.traits.columns()
+    return sorted(needed)
+
+
+def _prune_files(plan: Plan, files: list, filters: list, referenced_columns) -> list | None:
+    partition_steps = [step for step in plan.transforms if isinstance(step, ExtractPartitionFormat)]
+    path_column = plan.reader.path_column if plan.reader.include_path_column else None
+    if not filters or not files or (not partition_steps and path_column is None):
+        return None
+    if isinstance(plan.reader, ReadDelimited) and plan.reader.header == "from_first_file":
+        return None  # the first file's first line is the header: it must be read
+    import pyarrow as pa
+
+    from .partitions import partition_columns
+
+    columns: dict = {}
+    for step in partition_steps:
+        keys, per_file, types = partition_columns(step, files)
+        for key in keys:
+            values = [values.get(key) for values in per_file]
+            if types[key] == pa.int64():
+                values = [None if value is None else int(value) for value in values]
+            elif pa.types.is_timestamp(types[key]):
+                import datetime
+
+                values = [None if value is None else datetime.datetime(*value) for value in values]
+            columns[key] = pa.array(values, types[key])
+    if path_column is not None:
+        columns[path_column] = pa.array([file.display for file in files], pa.string())
+    per_file_table = pa.table(columns)
+
+    conjuncts = [term for tree in filters for term in _conjuncts(tree)
+                 if referenced_columns(term) and referenced_columns(term) <= set(columns)]
+    if not conjuncts:
+        return None
+    from .expressions import evaluate
+
+    keep = [True] * len(files)
+    for term in conjuncts:
+        for index, matches in enumerate(evaluate(term, per_file_table).to_pylist()):
+            keep[index] = keep[index] and bool(matches)
+    return [index for index, flag in enumerate(keep) if flag]
+
+
+def prune_row_groups(files: list, selected: list, filters: list) -> list:
+    """Drop ``(file, row group)`` pairs whose statistics prove no row passes ``filters``.
+
+    A file whose schema the filter cannot be compiled against is kept whole: the filter step
+    reports the problem when it runs.
+    """
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    from .expressions import compile_filter
+
+    by_file: dict = {}
+    for file_index, group in selected:
+        by_file.setdefault(file_index, []).append(group)
+    surviving = set()
+    for file_index, groups in by_file.items():
+        file = files[file_index]
+        try:
+            fragment = next(ds.dataset(file.path, format="parquet", filesystem=file.store.arrow_filesystem)
+                            .get_fragments())
+            schema = pa.schema([field.with_type(field.type.value_type) if pa.types.is_dictionary(field.type)
+                                else field for field in fragment.physical_schema])
+            expression = None
+            for tree in filters:
+                compiled = compile_filter(tree, schema)
+                expression = compiled if expression is None else expression & compiled
+            kept = {part.row_groups[0].id for part in fragment.split_by_row_group(filter=expression)}
+        except Exception:  # noqa: BLE001 - pruning is an optimisation; reading decides errors
+            kept = set(groups)
+        surviving.update((file_index, group) for group in groups if group in kept)
+    return [pair for pair in selected if pair in surviving]
+
+
+def _conjuncts(tree) -> list:
+    from .expressions import And
+
+    if isinstance(tree, And):
+        return [term for operand in tree.operands for term in _conjuncts(operand)]
+    return [tree]

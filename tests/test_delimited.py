@@ -1,0 +1,285 @@
+"""Delimited reader on real files: header modes, quirks, encodings, inference beyond the sample."""
+
+from __future__ import annotations
+
+import datetime
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import mltable_lite as mltable
+from mltable_lite import MLTableFileEncoding, MLTableHeaders, UserErrorException
+from mltable_lite.plan import PathSpec, ReadDelimited
+from mltable_lite.readers.delimited import read_delimited, validate_delimiter, validate_encoding, validate_header
+from mltable_lite.storage import expand_paths
+
+
+def write(tmp_path, name, content) -> str:
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return str(path)
+
+
+def frame(tmp_path, *contents, **options) -> pd.DataFrame:
+    paths = [{"file": write(tmp_path, f"f{i}.csv", c)} for i, c in enumerate(contents)]
+    return mltable.from_delimited_files(paths, **options).to_pandas_dataframe()
+
+
+def raw_tables(tmp_path, *contents, **options) -> list[pa.Table]:
+    specs = [PathSpec("file", "file://" + write(tmp_path, f"r{i}.csv", c)) for i, c in enumerate(contents)]
+    return [table for _, table in read_delimited(expand_paths(specs), ReadDelimited(**options))]
+
+
+def values(df, column):
+    return [None if v is None or (isinstance(v, float) and v != v) else v for v in df[column].tolist()]
+
+
+# --- types -------------------------------------------------------------------------------------
+
+
+def test_common_types_and_dtypes(tmp_path):
+    df = frame(tmp_path, "i,s,f,b,t,n\n1,x,1.5,True,2024-01-05 10:20:30,\n2,y,2.5,False,2024-01-06 00:00:00,\n")
+    assert df.dtypes["i"] == "int64" and df.dtypes["f"] == "float64" and df.dtypes["b"] == "bool"
+    assert str(df.dtypes["t"]) == "datetime64[ns]"
+    assert values(df, "s") == ["x", "y"]
+    assert values(df, "n") == [None, None] and df.dtypes["n"] == object
+    assert df["t"][0] == pd.Timestamp("2024-01-05 10:20:30")
+
+
+def test_int_quirks_and_nulls(tmp_path):
+    df = frame(tmp_path, "a,b,c\n+1, 1 ,007\n-2,2,\n")
+    assert values(df, "a") == [1, -2] and df.dtypes["a"] == "int64"
+    assert values(df, "b") == [1, 2]
+    assert df.dtypes["c"] == "float64" and values(df, "c") == [7.0, None]
+
+
+def test_only_ones_and_zeros_is_bool_and_mixing_rules(tmp_path):
+    df = frame(tmp_path, "a,b,c,d,e\n1,True,1,0,1\n0,0,yes,1.0,2\n")
+    assert df.dtypes["a"] == "bool" and values(df, "a") == [True, False]
+    assert values(df, "b") == [True, False]
+    assert values(df, "c") == ["1", "yes"]
+    assert df.dtypes["d"] == "float64"
+    assert df.dtypes["e"] == "int64"
+
+
+def test_bool_with_null_is_object(tmp_path):
+    df = frame(tmp_path, "a\nTrue\n\nfalse\n,\n".replace(",", ""))
+    assert values(df, "a") == [True, False]
+    df = frame(tmp_path, "a,b\nTrue,1\n,2\n")
+    assert df.dtypes["a"] == object and values(df, "a") == [True, None]
+
+
+def test_floats_and_big_ints(tmp_path):
+    df = frame(tmp_path, "a,b,c\n1e3,99999999999999999999,1,000\nNaN,1,x\n-inf,2,y\n".replace("1,000", '"1,000"'))
+    assert df.dtypes["a"] == "float64" and df["a"][0] == 1000.0 and df["a"][2] == float("-inf")
+    assert df.dtypes["b"] == "float64" and df["b"][0] == 1e20
+    assert values(df, "c") == ["1,000", "x", "y"]
+
+
+def test_int_and_string_mixed_keep_text_as_written(tmp_path):
+    df = frame(tmp_path, "a\n1\nx\n007\n")
+    assert values(df, "a") == ["1", "x", "007"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2024-01-05\n2024-02-10\n", [datetime.datetime(2024, 1, 5), datetime.datetime(2024, 2, 10)]),
+    ("2024/01/05\n", [datetime.datetime(2024, 1, 5)]),
+    ("01/05/2024\n12/31/2024\n", [datetime.datetime(2024, 1, 5), datetime.datetime(2024, 12, 31)]),
+    ("13/01/2024\n01/02/2024\n", [datetime.datetime(2024, 1, 13), datetime.datetime(2024, 2, 1)]),
+    ("13-01-2024\n", [datetime.datetime(2024, 1, 13)]),
+    ("2024-01-05T10:20:30.123456789\n", [pd.Timestamp("2024-01-05 10:20:30.123456789")]),
+    ("2024-01-05T10:20:30Z\n2024-01-05T10:20:30+02:00\n",
+     [datetime.datetime(2024, 1, 5, 10, 20, 30), datetime.datetime(2024, 1, 5, 8, 20, 30)]),
+    ("01/05/2024 01:02:03 PM\n", [datetime.datetime(2024, 1, 5, 13, 2, 3)]),
+])
+def test_datetime_formats(tmp_path, text, expected):
+    df = frame(tmp_path, "d\n" + text)
+    assert str(df.dtypes["d"]) == "datetime64[ns]"
+    assert [pd.Timestamp(v) for v in df["d"]] == [pd.Timestamp(v) for v in expected]
+
+
+def test_ambiguous_dates_parse_month_first_p3(tmp_path):
+    df = frame(tmp_path, "d,e\n01-02-2024,01/02/2024\n03-04-2024,05/06/2024\n")
+    assert df["d"].tolist() == [pd.Timestamp("2024-01-02"), pd.Timestamp("2024-03-04")]
+    assert df["e"].tolist() == [pd.Timestamp("2024-01-02"), pd.Timestamp("2024-05-06")]
+
+
+@pytest.mark.parametrize("text", ["05-01-24", "05.01.2024", "Jan 5 2024", "10:20:30", "2024-01-05T10:20"])
+def test_unrecognised_dates_stay_strings(tmp_path, text):
+    df = frame(tmp_path, "d\n" + text + "\n")
+    assert values(df, "d") == [text]
+
+
+def test_yyyymmdd_is_int(tmp_path):
+    assert frame(tmp_path, "d\n20240105\n").dtypes["d"] == "int64"
+
+
+def test_sample_beyond_200_rows_widens_instead_of_losing_p2(tmp_path):
+    body = "".join(f"{i}\n" for i in range(300))
+    df = frame(tmp_path, "a\n" + body + "202.9\n-201.7\n")
+    assert df.dtypes["a"] == "float64" and df["a"].tolist()[-2:] == [202.9, -201.7]
+    df = frame(tmp_path, "a\n" + body + "oops\n")
+    assert df["a"].tolist()[-1] == "oops" and df["a"].tolist()[5] == "5"
+
+
+def test_sample_size_option(tmp_path):
+    df = frame(tmp_path, "a\n1\n2\nx\n", infer_column_types={"sample_size": 2})
+    assert values(df, "a") == ["1", "2", "x"]
+
+
+def test_sample_spans_small_files(tmp_path):
+    df = frame(tmp_path, "a\n1\n", "a\n2\n")
+    assert df.dtypes["a"] == "int64" and values(df, "a") == [1, 2]
+
+
+def test_infer_column_types_false(tmp_path):
+    df = frame(tmp_path, "a,b\n1,\n", infer_column_types=False)
+    assert values(df, "a") == ["1"] and values(df, "b") == [None]
+
+
+def test_column_type_overrides(tmp_path):
+    df = frame(tmp_path, "a,b,c\n1.5,1,x\n2.7,0,y\n",
+               infer_column_types={"column_type_overrides": {"a": "int", ("b", "c"): "string"}})
+    assert values(df, "a") == [1, 2] and values(df, "b") == ["1", "0"] and values(df, "c") == ["x", "y"]
+
+
+def test_empty_and_quoted_empty(tmp_path):
+    df = frame(tmp_path, 'a,b\n"",1\nx,\n')
+    assert values(df, "a") == ["", "x"]
+    assert df.dtypes["b"] == object and values(df, "b") == [True, None]  # only 1s: bool, with a null
+
+
+def test_empty_as_string_makes_columns_with_empties_strings(tmp_path):
+    df = frame(tmp_path, "a,b,c\n1,x,5\n,,6\n", empty_as_string=True)
+    assert values(df, "a") == ["1", ""] and values(df, "b") == ["x", ""]
+    assert df.dtypes["c"] == "int64"
+
+
+# --- parsing -----------------------------------------------------------------------------------
+
+
+def test_whitespace_kept_in_strings_crlf_blank_lines(tmp_path):
+    df = frame(tmp_path, "a,b\r\n a ,1\r\n\r\nb,2")
+    assert values(df, "a") == [" a ", "b"] and values(df, "b") == [1, 2]
+
+
+def test_quotes_with_delimiter_and_doubled_quotes(tmp_path):
+    df = frame(tmp_path, 'a,b\n"x,y","has ""quotes"""\n')
+    assert values(df, "a") == ["x,y"] and values(df, "b") == ['has "quotes"']
+
+
+def test_quoted_newline_needs_support_multi_line_p15(tmp_path):
+    content = 'A,B,C\nA1,B1,C1\nA2,"B\n2",C2\n'
+    df = frame(tmp_path, content, support_multi_line=True)
+    assert values(df, "B") == ["B1", "B\n2"]
+    with pytest.raises(UserErrorException, match=r"line 3.*support_multi_line=True"):
+        frame(tmp_path, content)
+
+
+def test_ragged_rows(tmp_path):
+    df = frame(tmp_path, "a,b\n1,x\n2,y,z,w\n3\n")
+    assert list(df.columns) == ["a", "b", "Column3", "Column4"]
+    assert values(df, "a") == [1, 2, 3]
+    assert values(df, "Column3") == [None, "z", None] and values(df, "b") == ["x", "y", None]
+
+
+def test_duplicate_and_blank_header_names(tmp_path):
+    df = frame(tmp_path, "a,,a,b,a\n1,2,3,4,5\n")
+    assert list(df.columns) == ["a", "Column2", "a_1", "b", "a_2"]
+
+
+@pytest.mark.parametrize("delimiter, content", [(";", "a;b\n1;x\n"), ("\t", "a\tb\n1\tx\n"),
+                                                ("::", 'a::b\n1::"x::y"\n'), ("|", "a|b\n1|x\n")])
+def test_delimiters(tmp_path, delimiter, content):
+    df = frame(tmp_path, content, delimiter=delimiter)
+    assert list(df.columns) == ["a", "b"] and values(df, "a") == [1]
+    assert values(df, "b")[0] in ("x", "x::y")
+
+
+def test_tsv_read_with_comma_is_one_column(tmp_path):
+    df = frame(tmp_path, "a\tb\n1\tx\n")
+    assert list(df.columns) == ["a\tb"]
+
+
+def test_empty_and_header_only_files(tmp_path):
+    assert raw_tables(tmp_path, "") == []
+    tables = raw_tables(tmp_path, "a,b\n")
+    assert tables[0].num_rows == 0 and tables[0].column_names == ["a", "b"]  # P7
+    df = frame(tmp_path, "a,b\n1,2\n", "", "a,b\n")
+    assert values(df, "a") == [True] and values(df, "b") == [2]
+
+
+# --- header modes ------------------------------------------------------------------------------
+
+
+def test_all_files_same_headers_matches_by_position(tmp_path):
+    df = frame(tmp_path, "id,name\n1,a\n", "name,id\nb,2\n")
+    assert list(df.columns) == ["id", "name"]
+    assert df["id"].tolist() == ["1", "b"] and df["name"].tolist() == ["a", "2"]
+
+
+def test_from_first_file_keeps_other_first_lines(tmp_path):
+    df = frame(tmp_path, "id,name\n1,a\n", "2,b\n3,c\n", header="from_first_file")
+    assert values(df, "id") == [1, 2, 3]
+
+
+def test_no_header(tmp_path):
+    df = frame(tmp_path, "id,name\n1,a\n", header=MLTableHeaders.no_header)
+    assert list(df.columns) == ["Column1", "Column2"] and values(df, "Column1") == ["id", "1"]
+
+
+def test_all_files_different_headers_union_by_name(tmp_path):
+    df = frame(tmp_path, "a,b\nx,1\n", "c,a\n2.5,y\n", header="all_files_different_headers")
+    assert list(df.columns) == ["a", "b", "c"]
+    assert values(df, "a") == ["x", "y"] and values(df, "b") == [1, None] and values(df, "c") == [None, 2.5]
+
+
+# --- encodings ---------------------------------------------------------------------------------
+
+
+def test_utf8_bom_stripped_but_kept_by_latin1(tmp_path):
+    content = "\ufeffa,b\n1,é\n".encode("utf-8")
+    assert list(frame(tmp_path, content).columns) == ["a", "b"]
+    assert frame(tmp_path, content, encoding="latin1").columns[0] == "ï»¿a"
+
+
+@pytest.mark.parametrize("encoding", ["latin1", "latin-1", "iso88591", "iso-8859-1", "windows1252",
+                                      MLTableFileEncoding.windows1252])
+def test_single_byte_encodings_decode_like_windows_1252(tmp_path, encoding):
+    df = frame(tmp_path, "a\n\x80 caf\xe9\n".encode("latin-1"), encoding=encoding)
+    assert values(df, "a") == ["€ café"]
+
+
+@pytest.mark.parametrize("encoding", ["utf16", "utf-16", MLTableFileEncoding.utf16])
+def test_utf16_with_bom_p12(tmp_path, encoding):
+    df = frame(tmp_path, "a,b\nü,1\n".encode("utf-16"), encoding=encoding)
+    assert values(df, "a") == ["ü"] and values(df, "b") == [True]
+
+
+def test_ascii_behaves_as_utf8(tmp_path):
+    assert values(frame(tmp_path, "a\nü\n", encoding="ascii"), "a") == ["ü"]
+
+
+def test_invalid_utf8_names_file_and_line(tmp_path):
+    with pytest.raises(UserErrorException, match=r"Error attempting to decode into utf-8\..*f0\.csv.*line 3"):
+        frame(tmp_path, b"a,b\n1,x\n2,\xff\n")
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+def test_validators():
+    assert validate_header("NO_HEADER") == "no_header"
+    assert validate_header(MLTableHeaders.all_files_different_headers) == "all_files_different_headers"
+    with pytest.raises(UserErrorException) as error:
+        validate_header("sometimes")
+    assert str(error.value) == ("Given invalid header sometimes, supported headers are: 'no_header', "
+                                "'from_first_file', 'all_files_different_headers', and 'all_files_same_headers'.")
+    assert validate_encoding("utf-8 bom") == "utf8"
+    assert validate_encoding(MLTableFileEncoding.utf8bom) == "utf8bom"
+    with pytest.raises(UserErrorException, match="Given invalid encoding 'klingon'"):
+        validate_encoding("klingon")
+    assert validate_delimiter("::") == "::"
+    with pytest.raises(UserErrorException):
+        validate_delimiter("")

@@ -1,0 +1,44 @@
+"""Collecting results: schemas unified across files, no silent loss, fresh index (§5, §18, P2, P7)."""
+
+import pandas as pd
+
+import mltable_lite as mltable
+
+
+def test_a_column_that_turns_to_text_in_a_later_file_keeps_every_value_as_written(tmp_path):
+    (tmp_path / "1.csv").write_text("a,b\n" + "".join(f"{i},x\n" for i in range(250)))
+    (tmp_path / "2.csv").write_text("a,b\n007,z\nabc,w\n")
+    df = mltable.from_delimited_files([{"folder": str(tmp_path)}]).to_pandas_dataframe()
+    assert df["a"].tolist()[-3:] == ["249", "007", "abc"]
+    assert len(df) == 252 and df.index.equals(pd.RangeIndex(252))
+
+
+def test_int_then_float_in_a_later_file_becomes_float(tmp_path):
+    (tmp_path / "1.csv").write_text("a\n" + "".join(f"{i}\n" for i in range(250)))
+    (tmp_path / "2.csv").write_text("a\n2.5\n")
+    df = mltable.from_delimited_files([{"folder": str(tmp_path)}]).to_pandas_dataframe()
+    assert str(df["a"].dtype) == "float64" and df["a"].tolist()[-1] == 2.5
+
+
+def test_columns_are_unioned_by_name_for_different_headers(tmp_path):
+    (tmp_path / "1.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "2.csv").write_text("b,c\n3,4\n")
+    df = mltable.from_delimited_files([{"folder": str(tmp_path)}], header="all_files_different_headers").to_pandas_dataframe()
+    assert list(df.columns) == ["a", "b", "c"]
+    assert df["b"].tolist() == [2, 3] and pd.isna(df["c"][0]) and pd.isna(df["a"][1])
+
+
+def test_zero_byte_file_gives_an_empty_frame_and_header_only_keeps_columns(tmp_path):
+    (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / "header.csv").write_text("a,b\n")
+    assert mltable.from_delimited_files([{"file": str(tmp_path / "empty.csv")}]).to_pandas_dataframe().shape == (0, 0)
+    df = mltable.from_delimited_files([{"file": str(tmp_path / "header.csv")}]).to_pandas_dataframe()
+    assert df.shape == (0, 2) and list(df.columns) == ["a", "b"]
+
+
+def test_to_arrow_and_batches_agree_with_pandas(tmp_path):
+    (tmp_path / "1.csv").write_text("a,b\n1,x\n2,y\n")
+    tbl = mltable.from_delimited_files([{"file": str(tmp_path / "1.csv")}])
+    table = tbl.to_arrow()
+    assert table.num_rows == 2 and table.column_names == ["a", "b"]
+    assert sum(batch.num_rows for batch in tbl.to_batches()) == 2
