@@ -285,6 +285,10 @@ def render(results: list[Result], args: argparse.Namespace, command: str) -> str
         f"{r.workload}: " + ", ".join(f"{who} {shape[0]}×{shape[1]}" for who, shape in r.shapes.items())
         for r in results if not r.error)
     runs = "; ".join(f"{r.workload}: {len(r.times['mltable_lite'])}" for r in results if not r.error)
+    spread = "; ".join(
+        f"{r.workload}: " + ", ".join(f"{who} {min(t):.4f}/{max(t):.4f}" for who, t in r.times.items())
+        + f" (ratio of minima {min(r.times['mltable_lite']) / min(r.times['baseline']):.3f})"
+        for r in results if not r.error)
     return "\n".join(lines + [
         "",
         f"- Date: {_dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
@@ -292,6 +296,7 @@ def render(results: list[Result], args: argparse.Namespace, command: str) -> str
         f"- Data: {args.files} CSV files × {args.rows_per_file:_} rows × 6 columns "
         f"({args.files * args.rows_per_file:_} rows), same data as {args.files} parquet files",
         f"- Timed runs per contestant (interleaved, median kept, one untimed warm-up each): {runs}",
+        f"- Spread, min/max seconds (noise check; the verdict uses the medians): {spread}",
         f"- Result shapes (rows × columns): {shapes}",
         f"- Command: `{command}`",
     ])

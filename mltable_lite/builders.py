@@ -22,6 +22,12 @@ from .table import MLTable
 from .types import data_type_of
 
 
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise UserErrorException(f"`{name}` must be True or False, not {value!r}")
+    return value
+
+
 class PathsArgumentError(UserErrorException, TypeError):
     """``paths`` is malformed. Also a ``TypeError``, which the reference raises here."""
 
@@ -75,10 +81,10 @@ def from_delimited_files(paths, header="all_files_same_headers", delimiter=",", 
     step = ReadDelimited(
         delimiter=validate_delimiter(delimiter),
         header=validate_header(header),
-        support_multi_line=bool(support_multi_line),
-        empty_as_string=bool(empty_as_string),
+        support_multi_line=_flag("support_multi_line", support_multi_line),
+        empty_as_string=_flag("empty_as_string", empty_as_string),
         encoding=validate_encoding(encoding),
-        include_path_column=bool(include_path_column),
+        include_path_column=_flag("include_path_column", include_path_column),
         infer_column_types=_infer_options(infer_column_types),
     )
     return MLTable(Plan(paths=_path_specs(paths), reader=step))
@@ -136,7 +142,7 @@ def from_parquet_files(paths, include_path_column=False) -> MLTable:
     Example:
         >>> tbl = mltable.from_parquet_files([{"folder": "./data/parquet"}])  # doctest: +SKIP
     """
-    return MLTable(Plan(paths=_path_specs(paths), reader=ReadParquet(include_path_column=bool(include_path_column))))
+    return MLTable(Plan(paths=_path_specs(paths), reader=ReadParquet(include_path_column=_flag("include_path_column", include_path_column))))
 
 
 def from_json_lines_files(paths, invalid_lines="error", encoding="utf8", include_path_column=False) -> MLTable:
@@ -152,7 +158,7 @@ def from_json_lines_files(paths, invalid_lines="error", encoding="utf8", include
     if invalid_lines not in ("error", "drop"):
         raise UserErrorException("Invalid value for invalid_lines, the supported values are ['error', 'drop']")
     step = ReadJsonLines(encoding=validate_encoding(encoding), invalid_lines=invalid_lines,
-                         include_path_column=bool(include_path_column))
+                         include_path_column=_flag("include_path_column", include_path_column))
     return MLTable(Plan(paths=_path_specs(paths), reader=step))
 
 
@@ -178,7 +184,7 @@ def from_delta_lake(delta_table_uri, timestamp_as_of=None, version_as_of=None, i
         raise UserErrorException("delta_table_uri must be a non-empty string naming the table's folder")
     spec = path_spec_from_dict({"folder": delta_table_uri}, None)
     step = ReadDeltaLake(timestamp_as_of=timestamp_as_of, version_as_of=version_as_of,
-                         include_path_column=bool(include_path_column))
+                         include_path_column=_flag("include_path_column", include_path_column))
     return MLTable(Plan(paths=(spec,), reader=step))
 
 

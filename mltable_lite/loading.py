@@ -6,7 +6,7 @@ Example:
 
 from __future__ import annotations
 
-from .errors import NOT_FOUND_CODE, UserErrorException
+from .errors import UserErrorException
 from .plan_yaml import plan_from_dict
 from .schema import normalise_loaded, validate_document
 from .storage import canonical_uri, is_local, join_uri, local_path, open_store
@@ -21,7 +21,7 @@ def load_table(uri: str, storage_options: dict | None = None) -> MLTable:
         raise UserErrorException(f"load() needs the path or URI of a folder that holds an MLTable file, not {uri!r}")
     if not uri:
         raise UserErrorException("Not able to find MLTable file from the MLTable folder ''. load() takes the folder "
-                                 "that holds a file named 'MLTable'.", error_code=NOT_FOUND_CODE)
+                                 "that holds a file named 'MLTable'.")
     folder_uri = canonical_uri(uri.rstrip("/") or "/")
     file_uri = join_uri(folder_uri, MLTABLE_FILE) if is_local(folder_uri) else folder_uri.rstrip("/") + "/" + MLTABLE_FILE
     store = open_store(file_uri, storage_options)
@@ -30,8 +30,7 @@ def load_table(uri: str, storage_options: dict | None = None) -> MLTable:
         shown = local_path(folder_uri) if is_local(folder_uri) else folder_uri
         raise UserErrorException(
             f"Not able to find MLTable file from the MLTable folder '{shown}'. load() takes the folder that "
-            f"holds a file named exactly 'MLTable' (case-sensitive), not the file itself.",
-            error_code=NOT_FOUND_CODE)
+            f"holds a file named exactly 'MLTable' (case-sensitive), not the file itself.")
     with store.open_input(path) as handle:
         raw = handle.read()
     source = local_path(file_uri) if is_local(file_uri) else file_uri

@@ -326,13 +326,13 @@ def _transform_from_yaml(name: str, arguments: Any, where: str, source: str):
                 raise ValueError("column names must be strings")
             return (KeepColumns if name == "keep_columns" else DropColumns)(columns, isinstance(arguments, str))
         if name == "take_random_sample":
-            return TakeRandomSample(float(arguments["probability"]), int(arguments["seed"]))
+            return TakeRandomSample(float(arguments["probability"]), _seed_of(arguments))
         if name == "sample":
             sampler_arguments = arguments["sampler_arguments"]
             if arguments.get("sampler") != "random_percent":
                 raise ValueError("only sampler: random_percent is supported")
             return RandomPercentSample(float(sampler_arguments.get("probability_lower_bound", 0.0)),
-                                       float(sampler_arguments["probability"]), int(sampler_arguments["seed"]))
+                                       float(sampler_arguments["probability"]), _seed_of(sampler_arguments))
         if name == "convert_column_types":
             return ConvertColumnTypes(tuple(_conversion_from_yaml(item, where, source) for item in arguments))
         if name == "extract_columns_from_partition_format":
@@ -362,6 +362,15 @@ def _traits_from_yaml(value: Any, source: str) -> Traits:
     if isinstance(index_columns, str):
         index_columns = [index_columns]
     return Traits(value.get("timestamp_column"), tuple(index_columns) if index_columns is not None else None)
+
+
+def _seed_of(arguments: dict) -> int:
+    """The step's seed; a file without one gets a seed drawn now, as the builders do."""
+    if arguments.get("seed") is None:
+        import random
+
+        return random.randint(1, 1000)
+    return int(arguments["seed"])
 
 
 def _positive_int(value: Any) -> int:

@@ -401,6 +401,8 @@ def _seed(seed: int | None) -> int:
         return random.randint(1, 1000)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise UserErrorException("A random seed must be an integer")
+    if not 0 <= seed < 2 ** 64:
+        raise UserErrorException(f"A random seed must be an integer between 0 and 2**64 - 1, not {seed}")
     return seed
 
 

@@ -277,7 +277,7 @@ def test_validators():
     assert str(error.value) == ("Given invalid header sometimes, supported headers are: 'no_header', "
                                 "'from_first_file', 'all_files_different_headers', and 'all_files_same_headers'.")
     assert validate_encoding("utf-8 bom") == "utf8"
-    assert validate_encoding(MLTableFileEncoding.utf8bom) == "utf8bom"
+    assert validate_encoding(MLTableFileEncoding.utf8bom) == "utf8"  # read and saved as utf8, which strips a BOM
     with pytest.raises(UserErrorException, match="Given invalid encoding 'klingon'"):
         validate_encoding("klingon")
     assert validate_delimiter("::") == "::"

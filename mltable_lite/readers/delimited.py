@@ -36,12 +36,13 @@ from ._text import check_utf8, iter_records, quoted_newline_error, to_utf8
 HEADER_MODES = ("no_header", "from_first_file", "all_files_different_headers", "all_files_same_headers")
 DEFAULT_SAMPLE_SIZE = 200
 
-_ENCODINGS = {"utf8": "utf8", "utf-8": "utf8", "utf-8 bom": "utf8", "iso88591": "iso88591",
+_ENCODINGS = {"utf8": "utf8", "utf-8": "utf8", "utf-8 bom": "utf8", "utf8 bom": "utf8", "iso88591": "iso88591",
               "iso-8859-1": "iso88591", "latin1": "latin1", "latin-1": "latin1", "ascii": "ascii",
               "windows1252": "windows1252", "windows-1252": "windows1252",
               # Rejected by the reference although its own message lists them (policy P12).
               "utf16": "utf16", "utf-16": "utf16", "utf32": "utf32", "utf-32": "utf32",
-              "utf8bom": "utf8bom"}
+              # utf8 already strips a BOM, so the BOM variant reads the same and is saved as utf8.
+              "utf8bom": "utf8"}
 
 # The reference's message, word for word (users match on it).
 _ENCODING_MESSAGE = """Given invalid encoding '{}', supported encodings are:
@@ -83,7 +84,7 @@ def validate_encoding(encoding) -> str:
         ('iso88591', 'utf16')
     """
     if isinstance(encoding, MLTableFileEncoding):
-        return encoding.name
+        return _ENCODINGS[encoding.name]
     if not isinstance(encoding, str):
         raise UserErrorException("The encoding should be a string or an MLTableFileEncoding enum")
     normalised = _ENCODINGS.get(encoding) or _ENCODINGS.get(encoding.lower())
