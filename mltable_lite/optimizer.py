@@ -42,8 +42,8 @@ class ReadPlan:
 
 def optimise(plan: Plan, files: list) -> ReadPlan:
     read_plan = ReadPlan()
-    if plan.reader is None:
-        return read_plan
+    if plan.reader is None or not any(isinstance(step, (Filter, KeepColumns)) for step in plan.transforms):
+        return read_plan  # nothing to push down; skip importing the filter parser
     from .expressions import parse, referenced_columns
 
     leading_filters = []

@@ -33,6 +33,12 @@ def every_step_table(data):
         tbl.take_random_sample(0.5, seed=3),
         *tbl.random_split(0.4, seed=9),
         tbl.skip(1).take(2).keep_columns("a"),
+        tbl.convert_column_types({"a": "float", ("b",): DataType.to_string(), "c": DataType.to_int()}),
+        tbl.convert_column_types({"b": DataType.to_bool(true_values=["w"], false_values=["x"], mismatch_as="false")}),
+        tbl.convert_column_types({"b": DataType.to_datetime(["%Y", "%d/%m/%Y"], date_constant="2020-01-01")}),
+        tbl.select_partitions([0]),
+        mltable.from_parquet_files([{"pattern": str(data / "*.parquet")}], include_path_column=True)
+        .extract_columns_from_partition_format("{name}.parquet").filter('name == "t"'),
         mltable.from_paths([{"folder": str(data)}]),
         mltable.from_delimited_files([{"pattern": str(data / "*.csv")}], delimiter=",", header="from_first_file",
                                      infer_column_types={"sample_size": 10,
@@ -52,7 +58,7 @@ def test_load_of_save_equals_the_table_for_every_step(data, tmp_path):
 
 
 def test_load_of_save_gives_the_same_dataframe(data, tmp_path):
-    for index, tbl in enumerate(every_step_table(data)[:10]):
+    for index, tbl in enumerate(every_step_table(data)[:15]):
         folder = tmp_path / f"saved{index}"
         tbl.save(str(folder))
         expected, got = tbl.to_pandas_dataframe(), mltable.load(str(folder)).to_pandas_dataframe()
