@@ -28,6 +28,7 @@ import gc
 import json
 import os
 import platform
+import resource
 import shlex
 import statistics
 import subprocess
@@ -105,6 +106,8 @@ class Data:
     parquet_dir: Path
     tiny_csv: Path
     total_rows: int
+    data_dir: Path
+    bytecode_cache: bool = True
 
 
 def prepare_data(data_dir: Path, files: int, rows_per_file: int) -> Data:
@@ -113,7 +116,7 @@ def prepare_data(data_dir: Path, files: int, rows_per_file: int) -> Data:
     manifest_path = data_dir / "manifest.json"
     manifest = {"version": DATA_VERSION, "seed": SEED, "files": files, "rows_per_file": rows_per_file,
                 "pyarrow": pa.__version__}
-    data = Data(csv_dir, parquet_dir, tiny, files * rows_per_file)
+    data = Data(csv_dir, parquet_dir, tiny, files * rows_per_file, data_dir)
     expected = [f"part-{i:03d}" for i in range(files)]
     try:
         cached = json.loads(manifest_path.read_text())
@@ -157,6 +160,7 @@ class Result:
     times: dict[str, list[float]] = field(default_factory=lambda: {"mltable_lite": [], "baseline": []})
     shapes: dict[str, tuple] = field(default_factory=dict)
     error: str | None = None
+    cpu: dict[str, list[float]] | None = None  # child CPU seconds, fresh-process workload only
 
     def median(self, who: str) -> float:
         return statistics.median(self.times[who])
@@ -232,9 +236,31 @@ def tiny_programs(tiny_csv: Path) -> dict[str, str]:
     }
 
 
-def _subprocess(code: str) -> Callable[[], tuple]:
+def subprocess_env(data_dir: Path, bytecode_cache: bool) -> dict[str, str]:
+    """The fresh processes' environment.
+
+    With ``bytecode_cache`` (the default) both programs load compiled bytecode, as they would from
+    an installed wheel: ``PYTHONDONTWRITEBYTECODE`` is dropped and ``PYTHONPYCACHEPREFIX`` points
+    into the data directory, so the untimed warm-up run compiles every module once (the in-tree
+    package and site-packages alike) and nothing is written outside ``--data-dir``. Without it a
+    checkout run under ``PYTHONDONTWRITEBYTECODE=1`` recompiles mltable_lite's sources in every
+    process while pandas and pyarrow come precompiled from site-packages.
+    """
+    env = dict(os.environ)
+    if bytecode_cache:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(data_dir / "pycache")
+    return env
+
+
+def _subprocess(code: str, env: dict[str, str], cpu_times: list[float]) -> Callable[[], tuple]:
     def run() -> tuple:
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(REPO))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(REPO),
+                              env=env)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # CPU seconds of the child (user + system): far less disturbed by other load than wall time.
+        cpu_times.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
         if done.returncode != 0:
             raise RuntimeError(f"`python -c {code!r}` failed:\n{done.stderr.strip()}")
         return tuple(int(x) for x in done.stdout.strip().strip("()").split(","))
@@ -244,9 +270,14 @@ def _subprocess(code: str) -> Callable[[], tuple]:
 
 def bench_fresh_tiny_csv(data: Data, repeat: int) -> Result:
     programs = tiny_programs(data.tiny_csv)
+    env = subprocess_env(data.data_dir, data.bytecode_cache)
+    cpu: dict[str, list[float]] = {who: [] for who in programs}
     # Warm-up once each: the first-ever run pays for .pyc compilation and a cold page cache.
-    return _interleaved(Result("fresh_tiny_csv"), {who: _subprocess(code) for who, code in programs.items()},
-                        2 * repeat, warmup=True)
+    result = _interleaved(Result("fresh_tiny_csv"),
+                          {who: _subprocess(code, env, cpu[who]) for who, code in programs.items()},
+                          2 * repeat, warmup=True)
+    result.cpu = {who: times[1:] for who, times in cpu.items()}  # without the warm-up run
+    return result
 
 
 WORKLOADS = {
@@ -264,7 +295,7 @@ def machine() -> str:
 
     return (f"nproc {os.cpu_count()}, {platform.system()} {platform.machine()}, "
             f"Python {platform.python_version()}, pyarrow {pa.__version__}, pandas {pandas.__version__}, "
-            f"numpy {np.__version__}")
+            f"numpy {np.__version__} (interpreter {sys.executable})")
 
 
 def render(results: list[Result], args: argparse.Namespace, command: str) -> str:
@@ -289,6 +320,10 @@ def render(results: list[Result], args: argparse.Namespace, command: str) -> str
         f"{r.workload}: " + ", ".join(f"{who} {min(t):.4f}/{max(t):.4f}" for who, t in r.times.items())
         + f" (ratio of minima {min(r.times['mltable_lite']) / min(r.times['baseline']):.3f})"
         for r in results if not r.error)
+    cpu = "; ".join(
+        f"{r.workload}: " + ", ".join(f"{who} {statistics.median(t):.4f}" for who, t in r.cpu.items())
+        + f" (ratio {statistics.median(r.cpu['mltable_lite']) / statistics.median(r.cpu['baseline']):.3f})"
+        for r in results if r.cpu and not r.error)
     return "\n".join(lines + [
         "",
         f"- Date: {_dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
@@ -297,6 +332,11 @@ def render(results: list[Result], args: argparse.Namespace, command: str) -> str
         f"({args.files * args.rows_per_file:_} rows), same data as {args.files} parquet files",
         f"- Timed runs per contestant (interleaved, median kept, one untimed warm-up each): {runs}",
         f"- Spread, min/max seconds (noise check; the verdict uses the medians): {spread}",
+        *([f"- Child CPU time (user + system), median seconds (less load-sensitive than wall time): {cpu}"]
+          if cpu else []),
+        f"- Fresh processes: " + ("bytecode cached in --data-dir (PYTHONPYCACHEPREFIX; PYTHONDONTWRITEBYTECODE "
+                                  "dropped)" if args.bytecode_cache else "environment as is (--no-bytecode-cache)")
+        + f"; this shell has PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '(unset)')}",
         f"- Result shapes (rows × columns): {shapes}",
         f"- Command: `{command}`",
     ])
@@ -312,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="cache for generated data (default benchmarks/data, git-ignored)")
     parser.add_argument("--only", default=",".join(WORKLOADS),
                         help=f"comma-separated subset of {','.join(WORKLOADS)}")
+    parser.add_argument("--no-bytecode-cache", dest="bytecode_cache", action="store_false",
+                        help="run the fresh processes with the environment as is (see subprocess_env)")
     parser.add_argument("--write", action="store_true", help=f"also write {RESULTS_FILE.relative_to(REPO)}")
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
@@ -321,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
 
     command = shlex.join(["python", "benchmarks/bench_core.py", *(sys.argv[1:] if argv is None else argv)])
     data = prepare_data(args.data_dir.resolve(), args.files, args.rows_per_file)
+    data.bytecode_cache = args.bytecode_cache
 
     results = []
     for name in chosen:

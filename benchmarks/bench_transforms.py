@@ -225,6 +225,12 @@ def render(rows: list[tuple[Workload, Group]], args: argparse.Namespace, command
         verdict = "PASS" if ratio <= workload.target else "MISS"
         lines.append(f"| {workload.label} | {mine:.4f} | {full:.4f} | {ratio:.3f} | "
                      f"≤ {workload.target:.2f} | {verdict} |")
+    spread = "; ".join(
+        f"{workload.name} {min(group.times[workload.name]):.4f}–{max(group.times[workload.name]):.4f} s "
+        f"(ratio of minima {min(group.times[workload.name]) / min(group.times[FULL]):.3f})"
+        for workload, group in rows)
+    fulls = "; ".join(f"{label} {min(group.times[FULL]):.4f}–{max(group.times[FULL]):.4f} s"
+                      for label, group in {"CSV": rows[0][1], "parquet": rows[-1][1]}.items())
     total = args.files * args.rows_per_file
     lines += [
         "",
@@ -235,6 +241,7 @@ def render(rows: list[tuple[Workload, Group]], args: argparse.Namespace, command
         f"- Filter: `id >= {low} and id < {high}` ({high - low:_} rows, asserted exact)",
         f"- Timed runs per contestant: {args.repeat} (interleaved, rotating order, one untimed warm-up "
         "each; the full read is timed in each group, so every ratio compares runs of the same minutes)",
+        f"- Spread (min–max): {spread}; full reads: {fulls}",
         f"- Command: `{command}`",
     ]
     for workload, _ in rows:
