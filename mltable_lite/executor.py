@@ -28,6 +28,14 @@ _LOOKAHEAD = max(2, min(8, (os.cpu_count() or 2)))
 
 
 def list_files(plan: Plan, storage_options: dict | None = None) -> list[FileRef]:
+    from .plan import ReadDeltaLake
+
+    if isinstance(plan.reader, ReadDeltaLake):
+        # The table folder also holds _delta_log and files later commits removed: the Delta log
+        # (through deltalake) says which data files make up the snapshot.
+        from .readers.delta import delta_files
+
+        return delta_files(plan, storage_options)
     return expand_paths(plan.paths, storage_options)
 
 
@@ -164,6 +172,8 @@ def _read_selected(read, files: list[FileRef], step, by_file: dict[int, list],
     chosen = sorted(by_file)
     subset = [files[index] for index in chosen]
     size = getattr(step, "partition_size", None)
+    # A reader may yield a big file as several tables: ``offset`` is where this one starts in the file.
+    position_seen, offset, ranges = None, 0, []
     for position, table in read(subset, step, columns):
         if size is None:
             yield chosen[position], table
@@ -175,9 +185,14 @@ def _read_selected(read, files: list[FileRef], step, by_file: dict[int, list],
         if len(parts) == total:
             yield file_index, table
             continue
-        ranges = _row_ranges(file, size, parts, header_lines=0 if step_header_is_data(step, position) else 1)
+        if position != position_seen:
+            position_seen, offset = position, 0
+            ranges = _row_ranges(file, size, parts, header_lines=0 if step_header_is_data(step, position) else 1)
         for start, stop in ranges:
-            yield file_index, table.slice(start, max(0, stop - start))
+            start, stop = max(start - offset, 0), min(stop - offset, table.num_rows)
+            if stop > start or offset == 0:  # the first table also gives empty parts their columns
+                yield file_index, table.slice(min(start, table.num_rows), max(0, stop - start))
+        offset += table.num_rows
 
 
 def step_header_is_data(step, position: int) -> bool:

@@ -53,16 +53,21 @@ def to_utf8(raw: bytes, encoding: str, display: str) -> bytes:
     return (text[1:] if text.startswith("\ufeff") else text).encode("utf-8")
 
 
-def check_utf8(data: bytes, display: str) -> str:
-    """``data`` decoded, or the reference's decoding error naming the file and line."""
+def check_utf8(data: bytes, display: str, start_line: int = 1, start_byte: int = 0) -> str:
+    """``data`` decoded, or the reference's decoding error naming the file and line.
+
+    ``data`` may be a piece of the file that starts at line ``start_line``, byte ``start_byte``.
+    """
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise decode_error(data, error.start, "utf-8", display) from None
+        raise decode_error(data, error.start, "utf-8", display, start_line, start_byte) from None
 
 
-def decode_error(data: bytes, position: int, codec: str, display: str) -> UserErrorException:
-    line = data.count(b"\n", 0, position) + 1
+def decode_error(data: bytes, position: int, codec: str, display: str, start_line: int = 1,
+                 start_byte: int = 0) -> UserErrorException:
+    line = data.count(b"\n", 0, position) + start_line
+    position += start_byte
     return UserErrorException(
         f"Error attempting to decode into {codec}. File '{display}', line {line} (byte {position}) holds "
         f"bytes that are not valid {codec}. Pass the file's encoding, e.g. encoding='latin1' or 'utf16'.")

@@ -7,6 +7,20 @@ break without ``support_multi_line``) falls back, for that column or file only, 
 raw strings and converting them in ``pyarrow.compute`` (widening rather than losing values, P2)
 or to the exact Python tokenizer of :mod:`._text`.
 
+Early stop: only the head of a file (:data:`HEAD_SIZE`) is read to find its header and sample
+rows. A bigger UTF-8 file with a one-byte delimiter is then read in *pieces* cut at line breaks,
+growing from :data:`FIRST_PIECE_SIZE` to :data:`PIECE_SIZE`, each parsed by ``pyarrow.csv.read_csv``
+(multi-threaded, so throughput stays that of a whole-file read) and yielded as one table: ``take(20)``
+costs the head and one small piece, not the file. Cutting at any line break is what pyarrow's own
+block splitting does without ``newlines_in_values``; with ``support_multi_line`` a line break may be
+inside quotes, so those files are streamed by ``pyarrow.csv.open_csv`` (:data:`BLOCK_SIZE`) instead.
+
+If a later piece cannot be read as typed (a value that does not fit, a ragged row, a bad byte),
+the rest of the file takes the whole-file path above, which widens or reports the error exactly as
+before. The pieces already yielded keep their narrower type: the executor reconciles the tables of
+one read as it does for several files (int → float by schema unification, anything else by reading
+the column again as text), so no value is lost (P2).
+
 Example:
     >>> from mltable_lite.plan import PathSpec, ReadDelimited
     >>> from mltable_lite.storage import expand_paths
@@ -18,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import re
+from copy import copy
 from dataclasses import dataclass
 from itertools import islice
 from typing import Iterator
@@ -31,7 +46,19 @@ from ..errors import UserErrorException
 from ..inference import (FALSE_TOKENS, STRING, TRUE_TOKENS, ZONE_PATTERN, ColumnType, convert_widening,
                          infer_column)
 from ..plan import InferOptions, ReadDelimited
-from ._text import check_utf8, iter_records, quoted_newline_error, to_utf8
+from ._text import CODECS, UTF8_BOM, check_utf8, iter_records, quoted_newline_error, to_utf8
+
+# Bytes read first from each file for its header and inference sample (grown while too short).
+# A file that fits is read whole, as one table.
+HEAD_SIZE = 1 << 16
+# Bigger files are read in pieces, each yielded as one table: small first, so the first rows are
+# cheap, then ×4 up to PIECE_SIZE, big enough for read_csv to parse several blocks in parallel.
+FIRST_PIECE_SIZE = 1 << 16
+PIECE_SIZE = 16 << 20
+# Block size of pyarrow's streaming reader, used for big files with ``support_multi_line``.
+BLOCK_SIZE = 1 << 20
+# pyarrow's block size within one read_csv call (blocks are parsed in parallel).
+_READ_BLOCK_SIZE = 1 << 22
 
 HEADER_MODES = ("no_header", "from_first_file", "all_files_different_headers", "all_files_same_headers")
 DEFAULT_SAMPLE_SIZE = 200
@@ -110,6 +137,8 @@ def validate_delimiter(delimiter) -> str:
 def read_delimited(files, step: ReadDelimited, columns=None) -> Iterator[tuple[int, pa.Table]]:
     """Read delimited ``files`` per ``step``; yields ``(file index, table)`` (see readers contract).
 
+    A big file yields one table per piece (module docstring).
+
     Example:
         >>> tables = list(read_delimited(files, ReadDelimited(delimiter=";")))  # doctest: +SKIP
     """
@@ -124,24 +153,27 @@ def read_delimited(files, step: ReadDelimited, columns=None) -> Iterator[tuple[i
         pending.append((index, prepared))
         if reader.add_sample(prepared):
             for pending_index, item in pending:
-                yield pending_index, reader.read(item)
+                for table in reader.read(item):
+                    yield pending_index, table
             pending = []
     reader.fix_types()
     for pending_index, item in pending:
-        yield pending_index, reader.read(item)
+        for table in reader.read(item):
+            yield pending_index, table
 
 
 @dataclass
 class _Prepared:
     """One file, decoded and with its header understood, ready to be read."""
 
-    data: bytes
+    data: bytes | None     # the whole file as UTF-8; None when it is to be streamed (not read yet)
     delimiter: str
     restore: tuple | None
     names: list
     has_header: bool
     rows: list
     display: str
+    file: object = None    # the FileRef, reopened to stream it
 
 
 class _Reader:
@@ -174,18 +206,32 @@ class _Reader:
     # --- one file ------------------------------------------------------------------------------
 
     def prepare(self, file) -> _Prepared | None:
-        """Decode ``file`` and parse its header and first rows; ``None`` for an empty file."""
+        """Decode ``file`` and parse its header and first rows; ``None`` for an empty file.
+
+        A file that can be streamed is read only as far as its header and sample rows need.
+        """
+        # pyarrow reads UTF-8 (skipping a byte-order mark) and splits on one byte; other
+        # encodings are transcoded and longer delimiters substituted, which needs the whole file.
+        streamable = CODECS.get(self.encoding, "utf-8") == "utf-8" and len(self.delimiter.encode("utf-8")) == 1
         with file.store.open_input(file.path) as handle:
-            raw = handle.read()
+            if streamable:
+                raw, complete = _read_upto(handle, HEAD_SIZE)
+            else:
+                raw, complete = handle.read(), True
+            while True:
+                data = to_utf8(raw, self.encoding, file.display)
+                data, delimiter, substitute = self._single_byte_delimiter(data)
+                head = self._head_records(data, complete, delimiter, file.display)
+                if head is not None:
+                    break
+                more, complete = _read_upto(handle, 3 * len(raw))
+                raw += more
         if not raw:
             return None
-        data = to_utf8(raw, self.encoding, file.display)
-        data, delimiter, substitute = self._single_byte_delimiter(data)
-        if not data[:4096].strip() and not data.strip():
+        if complete and not data[:4096].strip() and not data.strip():
             return None
         first_file = self.files_seen == 0
         self.files_seen += 1
-        head = self._head_records(data, delimiter, file.display)
         if not head:
             return None
         has_header = self.mode in ("all_files_same_headers", "all_files_different_headers") or (
@@ -200,7 +246,8 @@ class _Reader:
             # Positional modes: a later file with fewer fields fills only the first columns.
             names = names[:row_width]
         restore = (delimiter, substitute) if substitute and b'"' in data else None
-        return _Prepared(data, delimiter, restore, names, has_header, rows, file.display)
+        return _Prepared(data if complete else None, delimiter, restore, names, has_header, rows, file.display,
+                         file)
 
     def add_sample(self, prepared: _Prepared) -> bool:
         """Add the file's first rows to the sample; True once types are fixed."""
@@ -222,13 +269,34 @@ class _Reader:
             for name, values in self.sample.items():
                 self._infer(name, values)
 
-    def read(self, prepared: _Prepared) -> pa.Table:
+    def read(self, prepared: _Prepared) -> Iterator[pa.Table]:
+        """The file's tables: one for a file read whole, one per block for a streamed file."""
         names = prepared.names
         for position, name in enumerate(names):
             if name not in self.types:
                 self._infer(name, [row[position] if position < len(row) else None
                                    for row in prepared.rows[:self.sample_size]])
-        args = (prepared.data, prepared.delimiter, prepared.restore, names, prepared.has_header, prepared.display)
+        if prepared.data is not None:
+            yield self._read_whole(prepared, prepared.data)
+            return
+        done = 0
+        try:
+            for table in self._read_stream(prepared):
+                done += table.num_rows
+                yield table
+            return
+        except _SlowPath:
+            pass
+        # A block pyarrow cannot read as typed: the whole-file path widens the column (or uses
+        # the exact tokenizer, or reports the error with its line); the rows already yielded
+        # are skipped. Both paths split records the same way, so the rows line up.
+        with prepared.file.store.open_input(prepared.file.path) as handle:
+            data = to_utf8(handle.read(), self.encoding, prepared.display)
+        table = self._read_whole(prepared, data)
+        yield table.slice(done) if done else table
+
+    def _read_whole(self, prepared: _Prepared, data: bytes) -> pa.Table:
+        args = (data, prepared.delimiter, prepared.restore, prepared.names, prepared.has_header, prepared.display)
         try:
             return self._read_fast(*args)
         except _SlowPath:
@@ -253,19 +321,25 @@ class _Reader:
         raise UserErrorException(f"Cannot split on the delimiter {self.delimiter!r}: the file holds control "
                                  "characters 0x18-0x1f that the multi-character delimiter support needs.")
 
-    def _head_records(self, data: bytes, delimiter: str, display: str) -> list:
-        """The first records (header + sample rows), parsed exactly in Python."""
+    def _head_records(self, data: bytes, complete: bool, delimiter: str, display: str) -> list | None:
+        """The first records (header + sample rows), parsed exactly in Python.
+
+        ``data`` is the start of the file (all of it when ``complete``); ``None`` means it holds
+        too few records to tell and more of the file is needed.
+        """
         need = self.sample_size + 1
         size = 1 << 16
         while True:
             chunk = data[:size]
             whole = size >= len(data)
-            if not whole:
+            if not (whole and complete):
                 chunk = chunk[:chunk.rfind(b"\n") + 1] or chunk
             text = chunk.decode("utf-8", errors="replace")
             records = list(islice(iter_records(text, delimiter, self.step.support_multi_line, display), need + 1))
-            if whole or len(records) > need:
+            if len(records) > need:
                 return records[:need]
+            if whole:
+                return records if complete else None
             size *= 4
 
     def _names_for(self, header, first_file: bool) -> list[str]:
@@ -294,13 +368,42 @@ class _Reader:
 
     # --- fast path: pyarrow.csv with explicit types --------------------------------------------
 
-    def _read_fast(self, data, delimiter, restore, names, has_header, display) -> pa.Table:
+    def _read_plan(self, names: list) -> tuple[list, dict, list]:
+        """pyarrow's column names, the type to read each column as, and the positions to keep."""
         internal = [f"f{i}" for i in range(len(names))]
         read_types = {name: self._arrow_read_type(name) for name in names}
         _resolve_date_conflicts(read_types)
         wanted = [i for i, name in enumerate(names) if self.columns is None or name in self.columns]
-        if not wanted:
-            wanted = list(range(len(names)))
+        return internal, read_types, wanted or list(range(len(names)))
+
+    def _read_stream(self, prepared: _Prepared) -> Iterator[pa.Table]:
+        """The file piece by piece, types as inferred; raises :class:`_SlowPath` at the first piece
+        pyarrow cannot read that way."""
+        names = prepared.names
+        internal, read_types, wanted = self._read_plan(names)
+        options = self._csv_options(prepared.delimiter, internal, prepared.has_header, read_types, names, wanted)
+        selected = [names[i] for i in wanted]
+        multi_line = self.step.support_multi_line
+        yielded = False
+        with prepared.file.store.open_input(prepared.file.path) as handle:
+            tables = _streamed(handle, options) if multi_line else _pieces_read(handle, options)
+            try:
+                for table, quoted in tables:
+                    if not table.num_rows:
+                        continue
+                    table = table.rename_columns(selected)
+                    # Only a quoted value can hold a line break (P15): look for them only then.
+                    if quoted and not multi_line and _has_line_break(table):
+                        raise _SlowPath()
+                    yielded = True
+                    yield self._finish(table, None)
+            except pa.ArrowInvalid:
+                raise _SlowPath() from None
+        if not yielded:
+            raise _SlowPath()  # no data rows: the whole-file path gives the columns (P7)
+
+    def _read_fast(self, data, delimiter, restore, names, has_header, display) -> pa.Table:
+        internal, read_types, wanted = self._read_plan(names)
         for attempt in range(4):
             try:
                 table = pacsv.read_csv(pa.py_buffer(data), **self._csv_options(
@@ -351,7 +454,7 @@ class _Reader:
                 column_types[column] = _ARROW_TYPES[kind]
         return dict(
             read_options=pacsv.ReadOptions(column_names=internal, skip_rows=1 if has_header else 0,
-                                           use_threads=True, block_size=1 << 22),
+                                           use_threads=True, block_size=_READ_BLOCK_SIZE),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True,
                                               escape_char=False, ignore_empty_lines=True,
                                               newlines_in_values=self.step.support_multi_line),
@@ -413,6 +516,80 @@ class _Reader:
 
 class _SlowPath(Exception):
     """pyarrow cannot read this file as typed; use the exact tokenizer."""
+
+
+def _pieces_read(handle, options: dict) -> Iterator[tuple[pa.Table, bool]]:
+    """``(table, whether the piece holds a quote)`` for each piece of the file (module docstring)."""
+    read_options = options["read_options"]
+    for number, (piece, quoted) in enumerate(_line_pieces(handle)):
+        if number == 1:  # the header, if any, is in the first piece only
+            read_options = copy(read_options)
+            read_options.skip_rows = 0
+        yield pacsv.read_csv(piece, **{**options, "read_options": read_options}), quoted
+
+
+def _streamed(handle, options: dict) -> Iterator[tuple[pa.Table, bool]]:
+    """The file through pyarrow's streaming reader, one table per block of :data:`BLOCK_SIZE`."""
+    read_options = copy(options["read_options"])
+    read_options.block_size = BLOCK_SIZE
+    for batch in pacsv.open_csv(handle, **{**options, "read_options": read_options}):
+        yield pa.Table.from_batches([batch]), True
+
+
+def _line_pieces(handle) -> Iterator[tuple[pa.Buffer, bool]]:
+    """The file in pieces that end at a line break (but the last), without a byte-order mark,
+    each with whether it holds a quote. Pieces grow from FIRST_PIECE_SIZE to PIECE_SIZE.
+
+    A block is cut after its last line break; the rest is read again with the next block (after
+    a seek) rather than copied in front of it, unless the file cannot seek.
+    """
+    seekable = _seekable(handle)
+    size = FIRST_PIECE_SIZE
+    offset = 0          # position in the file of data[0]
+    carry = b""         # bytes read but not yet in a piece
+    first = True
+    while True:
+        block = handle.read(size)
+        data = carry + block if carry else block
+        if first:
+            first = False
+            if data.startswith(UTF8_BOM):
+                data, offset = data[len(UTF8_BOM):], len(UTF8_BOM)
+        if not block:  # end of the file: the rest is the last piece
+            if data.strip():
+                yield pa.py_buffer(data), b'"' in data
+            return
+        cut = data.rfind(b"\n") + 1
+        if not cut:  # a line longer than the block: read on
+            carry = data
+            continue
+        yield pa.py_buffer(data).slice(0, cut), data.find(b'"', 0, cut) >= 0
+        offset += cut
+        if seekable and cut < len(data):
+            handle.seek(offset)
+            carry = b""
+        else:
+            carry = data[cut:]
+        size = min(size * 4, PIECE_SIZE)
+
+
+def _seekable(handle) -> bool:
+    try:
+        return bool(handle.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _read_upto(handle, size: int) -> tuple[bytes, bool]:
+    """Up to ``size`` bytes from ``handle``, and whether that reached the end of the file."""
+    parts, got = [], 0
+    while got < size:
+        part = handle.read(size - got)
+        if not part:
+            return b"".join(parts), True
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts), False
 
 
 _ARROW_TYPES = {"string": pa.string(), "bool": pa.bool_(), "int": pa.int64(), "float": pa.float64()}

@@ -1,6 +1,6 @@
 """JSON lines files → Arrow tables, as the reference's ``read_json_lines`` step.
 
-One table per file. Columns are the union of the keys in first-seen order; a missing key is null.
+One table per file, or per piece of a big file (below). Columns are the union of the keys in first-seen order; a missing key is null.
 Types follow the values: ints → ``int64``, floats (or ints mixed with floats) → ``float64``,
 bools → ``bool``, strings → ``string`` (date-like strings are *not* parsed), objects → ``struct``
 (pandas: dicts), arrays → ``list`` (pandas: numpy arrays; arrays of objects: arrays of dicts). As
@@ -17,6 +17,13 @@ Two paths, one result:
   lines (``invalid_lines='error'`` raises naming the file, the 1-based line and its start;
   ``'drop'`` skips them), whitespace-only lines (invalid, as in the reference), a line that is
   not a JSON object (``Not a JSON object``). Empty lines are skipped and CRLF is fine in both.
+
+Early stop: a UTF-8 file is read in pieces cut at line ends, growing from
+:data:`FIRST_PIECE_SIZE` to :data:`PIECE_SIZE`, each parsed on its own (by either path) and
+yielded as one table, so ``take(20)`` reads only the first small piece while big pieces keep
+PyArrow's parallel parser busy. Pieces differ in types the way files do (ints in one, floats or
+strings in a later one); the executor reconciles them as it does for several files. Other
+encodings are decoded whole.
 
 Mixed columns (policy P11; the reference nulls every value whose type differs from the first)
 keep the original values. Arrow cannot hold ``1`` and ``"two"`` in one column, so such a column
@@ -70,6 +77,10 @@ _BLANK_LINE = re.compile(rb"\n[ \t\x0b\x0c\r]*\n")
 _EACH_BLANK_LINE = re.compile(rb"^[ \t\x0b\x0c\r]*$", re.M)
 _QUOTE_LENGTH = 80
 
+# Piece sizes for UTF-8 files: small first for cheap first rows, ×4 each piece up to the last.
+FIRST_PIECE_SIZE = 1 << 16
+PIECE_SIZE = 16 << 20
+
 
 def validate_invalid_lines(value) -> str:
     """Check ``invalid_lines`` at build time; returns it unchanged.
@@ -105,15 +116,52 @@ def read_json_lines(files: Sequence, step, columns: Sequence[str] | None = None
     drop = getattr(step, "invalid_lines", "error") == "drop"
     wanted = None if columns is None else set(columns)
     for index, file in enumerate(files):
-        data = _to_utf8(_read_bytes(file), encoding, file)
+        for table in _read_file(file, encoding, drop):
+            if wanted is not None:
+                table = table.select([name for name in table.column_names if name in wanted])
+            yield index, table
+
+
+def _read_file(file, encoding, drop: bool) -> Iterator[pa.Table]:
+    """The tables of one file: one per piece of a UTF-8 file, one for other encodings."""
+    name = _encoding_name(encoding)
+    is_utf8 = name.lower() in ("utf-8", "utf8") or CODECS.get(name) == "utf-8"
+    if is_utf8:
+        pieces: Iterator = _utf8_pieces(file)
+    else:
+        pieces = iter([(_to_utf8(_read_bytes(file), encoding, file), 1, 0)])
+    for data, line, byte in pieces:
         table = _read_fast(data)
         if table is None:
-            table = _read_exact(data, file, drop)
-        if table is None:
-            continue
-        if wanted is not None:
-            table = table.select([name for name in table.column_names if name in wanted])
-        yield index, table
+            table = _read_exact(data, file, drop, line, byte)
+        if table is not None:
+            yield table
+
+
+def _utf8_pieces(file) -> Iterator[tuple[bytes, int, int]]:
+    """``(piece, its first line number, its first byte)`` for a UTF-8 file, each piece whole
+    lines, validated, without the byte-order mark (byte offsets count from after it)."""
+    with _open(file) as handle:
+        size, line, byte = FIRST_PIECE_SIZE, 1, 0
+        data = to_utf8(handle.read(size), "utf8", file.display)  # drops a byte-order mark
+        while data:
+            # Read the next block before cutting, so that a file that fits one piece stays whole.
+            size = min(size * 4, PIECE_SIZE)
+            more = handle.read(size)
+            if more:
+                cut = data.rfind(b"\n") + 1
+                if not cut:  # one line longer than the piece: read on
+                    data += more
+                    continue
+                piece, data = data[:cut], data[cut:] + more
+            else:
+                piece, data = data, b""
+            if not piece.isascii():
+                # PyArrow's JSON reader does not validate UTF-8 inside strings.
+                check_utf8(piece, file.display, line, byte)
+            yield piece, line, byte
+            line += piece.count(b"\n")
+            byte += len(piece)
 
 
 # --- mixed columns ------------------------------------------------------------------------------
@@ -283,9 +331,13 @@ def _render(value):
 
 
 def _read_bytes(file) -> bytes:
+    with _open(file) as handle:
+        return handle.read()
+
+
+def _open(file):
     try:
-        with file.store.open_input(file.path) as handle:
-            return handle.read()
+        return file.store.open_input(file.path)
     except FileNotFoundError:
         raise UserErrorException(
             f"{NOT_FOUND_MESSAGE} file '{file.display}' disappeared before it could be read.",
@@ -399,13 +451,14 @@ def _float_nested_ints(data_type: pa.DataType, below_struct: bool = False) -> pa
     return data_type
 
 
-def _read_exact(data: bytes, file, drop: bool) -> pa.Table | None:
-    """The file parsed line by line with ``json.loads``; ``None`` when it holds no records."""
-    text = check_utf8(data, file.display)
+def _read_exact(data: bytes, file, drop: bool, start_line: int = 1, start_byte: int = 0) -> pa.Table | None:
+    """The file (or a piece of it starting at ``start_line``, ``start_byte``) parsed line by line
+    with ``json.loads``; ``None`` when it holds no records."""
+    text = check_utf8(data, file.display, start_line, start_byte)
     rows: list[dict] = []
     names: dict[str, None] = {}
     loads = json.loads
-    for number, line in enumerate(text.split("\n"), 1):
+    for number, line in enumerate(text.split("\n"), start_line):
         if line.endswith("\r"):
             line = line[:-1]
         if not line:

@@ -1,0 +1,183 @@
+"""Early stop: ``take(n)`` reads the head of a big text file, not all of it; chunked reads give
+the same result as whole-file reads, and a late value that does not fit keeps every value (P2).
+
+Early stop is proven without timing: the tail of each file holds something that makes a full
+read fail, so only a read that stopped early can succeed.
+"""
+
+import json
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+import mltable_lite as mltable
+from mltable_lite.errors import UserErrorException
+from mltable_lite.executor import to_pandas
+from mltable_lite.readers import delimited, json_lines
+
+MIB = 1 << 20
+
+
+def csv_rows(start: int, stop: int) -> str:
+    """Rows of int, string (quoted, with the delimiter), float, timestamp, bool and empty cells."""
+    lines = []
+    for i in range(start, stop):
+        name = f'"n, {i}"' if i % 7 == 0 else f"name{i % 13}"
+        value = "" if i % 11 == 0 else f"{i * 0.25:.2f}"
+        when = f"2021-{1 + i % 12:02d}-{1 + i % 28:02d} {i % 24:02d}:{i % 60:02d}:{i % 60:02d}"
+        lines.append(f"{i},{name},{value},{when},{'True' if i % 3 else 'False'}\n")
+    return "".join(lines)
+
+
+CSV_HEADER = "id,name,value,when,flag\n"
+
+
+def write_csv(path, tail: str = "", rows: int = 100_000) -> int:
+    """A CSV of ``rows`` good rows, then ``tail``; returns its size."""
+    path.write_text(CSV_HEADER + csv_rows(0, rows) + tail)
+    return path.stat().st_size
+
+
+def read_whole(monkeypatch, tbl):
+    """``tbl`` read the way it was before chunking: every file read whole in one go."""
+    with monkeypatch.context() as patch:
+        patch.setattr(delimited, "HEAD_SIZE", 1 << 26)
+        patch.setattr(json_lines, "FIRST_PIECE_SIZE", 1 << 26)
+        return tbl.to_pandas_dataframe()
+
+
+# --- delimited ----------------------------------------------------------------------------------
+
+
+def test_take_stops_before_invalid_utf8_far_into_a_csv(tmp_path):
+    path = tmp_path / "big.csv"
+    size = write_csv(path, tail="999999,caf\xe9,1.0,2021-01-01 00:00:00,True\n".replace("\xe9", "@"))
+    assert size > 4 * MIB
+    path.write_bytes(path.read_bytes().replace(b"caf@", b"caf\xff"))  # invalid UTF-8 in the last line
+    tbl = mltable.from_delimited_files([{"file": str(path)}])
+
+    head = tbl.take(5).to_pandas_dataframe()
+    assert head["id"].tolist() == [0, 1, 2, 3, 4]
+    assert head["name"].tolist()[:2] == ["n, 0", "name1"]
+    # No limit hint (filter before take): still only the first blocks are read.
+    assert tbl.filter("id >= 2").take(3).to_pandas_dataframe()["id"].tolist() == [2, 3, 4]
+    with pytest.raises(UserErrorException, match=r"decode.*line 100002"):
+        tbl.to_pandas_dataframe()
+
+
+def test_take_stops_before_a_quoted_line_break_far_into_a_csv(tmp_path):
+    path = tmp_path / "big.csv"
+    write_csv(path, tail='1,"two\nlines",1.0,2021-01-01 00:00:00,True\n')
+    tbl = mltable.from_delimited_files([{"file": str(path)}])
+    assert len(tbl.take(20).to_pandas_dataframe()) == 20
+    with pytest.raises(UserErrorException, match="support_multi_line"):
+        tbl.to_pandas_dataframe()  # P15: reported, not split into two records
+
+
+@pytest.mark.parametrize("late, dtype, last", [("oops", "text", "oops"), ("2.5", "float64", 2.5)])
+def test_a_late_value_that_does_not_fit_keeps_every_value(tmp_path, monkeypatch, late, dtype, last):
+    path = tmp_path / "big.csv"
+    rows = 300_000
+    path.write_text("a,b\n" + "".join(f"{i},x{i}\n" for i in range(rows)) + f"{late},end\n"
+                    + "".join(f"{i},y\n" for i in range(5)))
+    assert path.stat().st_size > 3 * MIB  # the late value is in a later piece
+    tbl = mltable.from_delimited_files([{"file": str(path)}])
+    df = tbl.to_pandas_dataframe()
+    assert len(df) == rows + 6
+    assert pd.api.types.is_string_dtype(df["a"]) if dtype == "text" else str(df["a"].dtype) == dtype
+    assert df["a"].iloc[rows] == last
+    expected = [str(i) for i in range(rows)] if dtype == "text" else [float(i) for i in range(rows)]
+    assert df["a"].iloc[:rows].tolist() == expected
+    assert df["b"].iloc[rows] == "end"
+    pd.testing.assert_frame_equal(df, read_whole(monkeypatch, tbl))
+    assert tbl.take(3).to_pandas_dataframe()["a"].tolist() == [0, 1, 2]  # the head alone: still ints
+
+
+def test_chunked_csv_equals_the_whole_file_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(delimited, "FIRST_PIECE_SIZE", 1 << 12)
+    monkeypatch.setattr(delimited, "PIECE_SIZE", 1 << 16)  # ~40 pieces
+    path = tmp_path / "mixed.csv"
+    write_csv(path, rows=40_000)
+    tbl = mltable.from_delimited_files([{"file": str(path)}, {"file": str(path)}], include_path_column=True)
+    chunked = tbl.to_pandas_dataframe()
+    assert chunked.dtypes.astype(str).tolist()[1:] == ["int64", "str", "float64", "datetime64[ns]", "bool"]
+    assert chunked["name"].iloc[7] == "n, 7" and pd.isna(chunked["value"].iloc[11])
+    pd.testing.assert_frame_equal(chunked, read_whole(monkeypatch, tbl))
+    for take in (1, 5000, 45_000):  # within the first piece, across pieces, across files
+        pd.testing.assert_frame_equal(tbl.take(take).to_pandas_dataframe(), chunked.iloc[:take])
+
+
+def test_chunked_multi_line_csv_equals_the_whole_file_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(delimited, "BLOCK_SIZE", 1 << 16)
+    path = tmp_path / "multi.csv"
+    path.write_text("id,text\n" + "".join(f'{i},"line {i}\nnext, {i}"\n' for i in range(20_000)))
+    tbl = mltable.from_delimited_files([{"file": str(path)}], support_multi_line=True)
+    chunked = tbl.to_pandas_dataframe()
+    assert len(chunked) == 20_000 and chunked["text"].iloc[-1] == "line 19999\nnext, 19999"
+    pd.testing.assert_frame_equal(chunked, read_whole(monkeypatch, tbl))
+
+
+def test_selected_partitions_of_a_chunked_file_are_the_rows_of_those_byte_ranges(tmp_path, monkeypatch):
+    monkeypatch.setattr(delimited, "PIECE_SIZE", 1 << 16)
+    path = tmp_path / "parts.csv"
+    write_csv(path, rows=20_000)
+    tbl = mltable.from_delimited_files([{"file": str(path)}]).select_partitions([1, 3])
+    plan = tbl._plan.replace(reader=replace(tbl._plan.reader, partition_size=150_000))
+    chunked = to_pandas(plan)
+    with monkeypatch.context() as patch:
+        patch.setattr(delimited, "HEAD_SIZE", 1 << 26)
+        whole = to_pandas(plan)
+    assert 0 < len(chunked) < 20_000
+    pd.testing.assert_frame_equal(chunked, whole)
+
+
+# --- JSON lines ---------------------------------------------------------------------------------
+
+
+def jsonl_rows(start: int, stop: int) -> str:
+    lines = []
+    for i in range(start, stop):
+        record = {"id": i, "name": f"n{i % 17}", "score": i / 4 if i % 5 else None, "ok": i % 2 == 0,
+                  "tags": [i, i + 1], "obj": {"x": i}}
+        lines.append(json.dumps(record) + "\n")
+    return "".join(lines)
+
+
+def test_take_stops_before_an_invalid_json_line_far_into_the_file(tmp_path):
+    path = tmp_path / "big.jsonl"
+    path.write_text(jsonl_rows(0, 60_000) + "{not json}\n")
+    assert path.stat().st_size > 4 * MIB
+    tbl = mltable.from_json_lines_files([{"file": str(path)}])
+    assert tbl.take(5).to_pandas_dataframe()["id"].tolist() == [0, 1, 2, 3, 4]
+    with pytest.raises(UserErrorException, match="line 60001"):
+        tbl.to_pandas_dataframe()
+
+
+def test_take_stops_before_invalid_utf8_far_into_a_json_lines_file(tmp_path):
+    path = tmp_path / "big.jsonl"
+    data = jsonl_rows(0, 60_000).encode() + b'{"id": 1, "name": "caf\xff"}\n'
+    path.write_bytes(data)
+    tbl = mltable.from_json_lines_files([{"file": str(path)}])
+    assert len(tbl.take(5).to_pandas_dataframe()) == 5
+    bad = data.index(b"\xff")
+    with pytest.raises(UserErrorException, match=rf"line 60001 \(byte {bad}\)"):
+        tbl.to_pandas_dataframe()
+
+
+def test_chunked_json_lines_equal_the_whole_file_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(json_lines, "FIRST_PIECE_SIZE", 1 << 12)
+    monkeypatch.setattr(json_lines, "PIECE_SIZE", 1 << 16)
+    path = tmp_path / "mixed.jsonl"
+    # ints then floats (→ float64), a key that appears late, a CRLF line, no final newline.
+    path.write_bytes(b"\xef\xbb\xbf" + jsonl_rows(0, 5000).encode() + b'{"id": 2.5, "late": "yes"}\r\n'
+                     + jsonl_rows(5000, 5100).encode().rstrip(b"\n"))
+    tbl = mltable.from_json_lines_files([{"file": str(path)}])
+    chunked = tbl.to_pandas_dataframe()
+    assert len(chunked) == 5101 and str(chunked["id"].dtype) == "float64"
+    assert chunked["late"].iloc[5000] == "yes" and chunked["obj"].iloc[3] == {"x": 3.0}
+    pd.testing.assert_frame_equal(chunked, read_whole(monkeypatch, tbl))
+    # take(7) reads the first piece only, where ids are still ints: the values are the same.
+    head = tbl.take(7).to_pandas_dataframe()
+    assert str(head["id"].dtype) == "int64"
+    pd.testing.assert_frame_equal(head, chunked.iloc[:7].drop(columns="late"), check_dtype=False)
