@@ -94,7 +94,8 @@ def _projection(plan: Plan, parse, referenced_columns) -> list | None:
 def _prune_files(plan: Plan, files: list, filters: list, referenced_columns) -> list | None:
     partition_steps = [step for step in plan.transforms if isinstance(step, ExtractPartitionFormat)]
     path_column = plan.reader.path_column if plan.reader.include_path_column else None
-    if not filters or not files or (not partition_steps and path_column is None):
+    delta_partitions = bool(files) and all(getattr(file, "partition_values", ()) for file in files)
+    if not filters or not files or (not partition_steps and path_column is None and not delta_partitions):
         return None
     if isinstance(plan.reader, ReadDelimited) and plan.reader.header == "from_first_file":
         return None  # the first file's first line is the header: it must be read
@@ -116,6 +117,19 @@ def _prune_files(plan: Plan, files: list, filters: list, referenced_columns) -> 
             columns[key] = pa.array(values, types[key])
     if path_column is not None:
         columns[path_column] = pa.array([file.display for file in files], pa.string())
+    if delta_partitions:
+        # Delta data files carry their typed partition values from the log: prune on them too.
+        snapshot = getattr(files[0], "snapshot", None)
+        schema = getattr(snapshot, "schema", None)
+        for name in dict(files[0].partition_values):
+            if name in columns:
+                continue
+            values = [dict(file.partition_values).get(name) for file in files]
+            arrow_type = schema.field(name).type if schema is not None and name in schema.names else None
+            try:
+                columns[name] = pa.array(values, arrow_type)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                continue
     per_file_table = pa.table(columns)
 
     conjuncts = [term for tree in filters for term in _conjuncts(tree)

@@ -417,3 +417,17 @@ def test_timestamp_without_offset_says_to_add_one(history_table):
 def test_both_version_and_timestamp_fail_at_build(history_table):
     with pytest.raises(UserErrorException, match="only one of"):
         mltable.from_delta_lake(str(history_table), version_as_of=1, timestamp_as_of="2024-01-01T00:00:00Z")
+
+
+def test_filters_on_delta_partition_columns_skip_data_files(tmp_path):
+    import deltalake
+
+    path = str(tmp_path / "parts")
+    deltalake.write_deltalake(path, pa.table({"region": ["eu", "eu", "us"], "v": [1, 2, 3]}),
+                              partition_by=["region"])
+    tbl = mltable.from_delta_lake(path).filter('region == "us" and v > 0')
+    assert tbl.to_pandas_dataframe()["v"].tolist() == [3]
+    assert "files: 1 of 2 pruned" in tbl.explain()
+    from mltable_lite.executor import to_pandas
+
+    assert to_pandas(tbl._plan, optimize=False).equals(tbl.to_pandas_dataframe())
