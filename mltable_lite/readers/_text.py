@@ -124,3 +124,51 @@ def iter_records(text: str, delimiter: str, multi_line: bool, display: str = "",
         record_line = line
         if not term or pos >= end:
             return
+
+
+def line_pieces(handle, first_size: int, size: int) -> Iterator[bytearray]:
+    """The file ``handle`` in pieces of whole lines, without a UTF-8 byte-order mark: about
+    ``first_size`` bytes, then about ``size`` bytes each, every piece read on to the end of its
+    last line. Only the last piece may lack a final line break; a file smaller than
+    ``first_size`` is one piece.
+
+    Readers parse the pieces one by one so that a caller who stops early (``take``) stops the
+    reading. Each piece is read straight into its own buffer: no bytes are copied.
+
+    Example:
+        >>> import io
+        >>> [bytes(p) for p in line_pieces(io.BytesIO(b"\\xef\\xbb\\xbfa,1\\nb,2\\nc,3"), 6, 4)]
+        [b'a,1\\n', b'b,2\\n', b'c,3']
+    """
+    want = first_size
+    first = True
+    while True:
+        piece = _read_into(handle, want)
+        if not piece:
+            return
+        if first:
+            first = False
+            if piece.startswith(UTF8_BOM):
+                del piece[:len(UTF8_BOM)]
+        if not piece.endswith(b"\n"):
+            piece += handle.readline()
+        if piece:
+            yield piece
+        want = size
+
+
+def _read_into(handle, size: int) -> bytearray:
+    """Up to ``size`` bytes (fewer only at the end of the file), in a new buffer."""
+    readinto = getattr(handle, "readinto", None)
+    if readinto is None:
+        return bytearray(handle.read(size))
+    buffer = bytearray(size)
+    got = 0
+    with memoryview(buffer) as view:
+        while got < size:
+            count = readinto(view[got:])
+            if not count:
+                break
+            got += count
+    del buffer[got:]
+    return buffer

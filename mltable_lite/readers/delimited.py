@@ -9,9 +9,9 @@ or to the exact Python tokenizer of :mod:`._text`.
 
 Early stop: only the head of a file (:data:`HEAD_SIZE`) is read to find its header and sample
 rows. A bigger UTF-8 file with a one-byte delimiter is then read in *pieces* cut at line breaks,
-growing from :data:`FIRST_PIECE_SIZE` to :data:`PIECE_SIZE`, each parsed by ``pyarrow.csv.read_csv``
-(multi-threaded, so throughput stays that of a whole-file read) and yielded as one table: ``take(20)``
-costs the head and one small piece, not the file. Cutting at any line break is what pyarrow's own
+a small one (:data:`FIRST_PIECE_SIZE`) then big ones (:data:`PIECE_SIZE`), each parsed by
+``pyarrow.csv.read_csv`` (multi-threaded, so throughput stays that of a whole-file read) and
+yielded as one table: ``take(20)`` costs the head and one small piece, not the file. Cutting at any line break is what pyarrow's own
 block splitting does without ``newlines_in_values``; with ``support_multi_line`` a line break may be
 inside quotes, so those files are streamed by ``pyarrow.csv.open_csv`` (:data:`BLOCK_SIZE`) instead.
 
@@ -51,14 +51,16 @@ from ._text import CODECS, UTF8_BOM, check_utf8, iter_records, quoted_newline_er
 # Bytes read first from each file for its header and inference sample (grown while too short).
 # A file that fits is read whole, as one table.
 HEAD_SIZE = 1 << 16
-# Bigger files are read in pieces, each yielded as one table: small first, so the first rows are
-# cheap, then ×4 up to PIECE_SIZE, big enough for read_csv to parse several blocks in parallel.
+# Bigger files are read in pieces, each yielded as one table: a small first one, so the first rows
+# are cheap, then PIECE_SIZE ones, big enough for read_csv to parse several blocks in parallel.
+# (Growing pieces gradually cost ~10% of full-read throughput: mid-sized pieces parse on one core.)
 FIRST_PIECE_SIZE = 1 << 16
 PIECE_SIZE = 16 << 20
 # Block size of pyarrow's streaming reader, used for big files with ``support_multi_line``.
 BLOCK_SIZE = 1 << 20
 # pyarrow's block size within one read_csv call (blocks are parsed in parallel).
 _READ_BLOCK_SIZE = 1 << 22
+_MIN_READ_BLOCK_SIZE = 1 << 20
 
 HEADER_MODES = ("no_header", "from_first_file", "all_files_different_headers", "all_files_same_headers")
 DEFAULT_SAMPLE_SIZE = 200
@@ -270,7 +272,7 @@ class _Reader:
                 self._infer(name, values)
 
     def read(self, prepared: _Prepared) -> Iterator[pa.Table]:
-        """The file's tables: one for a file read whole, one per block for a streamed file."""
+        """The file's tables: one for a file read whole, one per piece for a bigger file."""
         names = prepared.names
         for position, name in enumerate(names):
             if name not in self.types:
@@ -287,7 +289,7 @@ class _Reader:
             return
         except _SlowPath:
             pass
-        # A block pyarrow cannot read as typed: the whole-file path widens the column (or uses
+        # A piece pyarrow cannot read as typed: the whole-file path widens the column (or uses
         # the exact tokenizer, or reports the error with its line); the rows already yielded
         # are skipped. Both paths split records the same way, so the rows line up.
         with prepared.file.store.open_input(prepared.file.path) as handle:
@@ -520,11 +522,12 @@ class _SlowPath(Exception):
 
 def _pieces_read(handle, options: dict) -> Iterator[tuple[pa.Table, bool]]:
     """``(table, whether the piece holds a quote)`` for each piece of the file (module docstring)."""
-    read_options = options["read_options"]
     for number, (piece, quoted) in enumerate(_line_pieces(handle)):
-        if number == 1:  # the header, if any, is in the first piece only
-            read_options = copy(read_options)
+        read_options = copy(options["read_options"])
+        if number:  # the header, if any, is in the first piece only
             read_options.skip_rows = 0
+        # At least ~4 blocks per piece, so that the last (shorter) piece is parsed in parallel too.
+        read_options.block_size = max(_MIN_READ_BLOCK_SIZE, min(_READ_BLOCK_SIZE, piece.size // 4 + 1))
         yield pacsv.read_csv(piece, **{**options, "read_options": read_options}), quoted
 
 
@@ -538,10 +541,12 @@ def _streamed(handle, options: dict) -> Iterator[tuple[pa.Table, bool]]:
 
 def _line_pieces(handle) -> Iterator[tuple[pa.Buffer, bool]]:
     """The file in pieces that end at a line break (but the last), without a byte-order mark,
-    each with whether it holds a quote. Pieces grow from FIRST_PIECE_SIZE to PIECE_SIZE.
+    each with whether it holds a quote: FIRST_PIECE_SIZE, then PIECE_SIZE bytes.
 
-    A block is cut after its last line break; the rest is read again with the next block (after
-    a seek) rather than copied in front of it, unless the file cannot seek.
+    Like :func:`._text.line_pieces`, but without copying or zero-filling a byte: a piece is a
+    slice of the block read, up to its last line break, and the rest of the block is read again
+    with the next one (after a seek; a file that cannot seek copies it instead). That keeps the
+    full-read throughput of a single ``read_csv``.
     """
     seekable = _seekable(handle)
     size = FIRST_PIECE_SIZE
@@ -570,7 +575,7 @@ def _line_pieces(handle) -> Iterator[tuple[pa.Buffer, bool]]:
             carry = b""
         else:
             carry = data[cut:]
-        size = min(size * 4, PIECE_SIZE)
+        size = PIECE_SIZE
 
 
 def _seekable(handle) -> bool:

@@ -1,15 +1,15 @@
 """JSON lines files → Arrow tables, as the reference's ``read_json_lines`` step.
 
-One table per file, or per piece of a big file (below). Columns are the union of the keys in first-seen order; a missing key is null.
-Types follow the values: ints → ``int64``, floats (or ints mixed with floats) → ``float64``,
-bools → ``bool``, strings → ``string`` (date-like strings are *not* parsed), objects → ``struct``
-(pandas: dicts), arrays → ``list`` (pandas: numpy arrays; arrays of objects: arrays of dicts). As
-in the reference, ints inside nested objects come back as floats (``{"o": {"x": 1}}`` →
-``{'x': 1.0}``); top-level arrays keep their ints.
+One table per file, or per piece of a big file (below). Columns are the union of the keys in
+first-seen order; a missing key is null. Types follow the values: ints → ``int64``, floats (or
+ints mixed with floats) → ``float64``, bools → ``bool``, strings → ``string`` (date-like strings
+are *not* parsed), objects → ``struct`` (pandas: dicts), arrays → ``list`` (pandas: numpy arrays;
+arrays of objects: arrays of dicts). As in the reference, ints inside nested objects come back
+as floats (``{"o": {"x": 1}}`` → ``{'x': 1.0}``); top-level arrays keep their ints.
 
 Two paths, one result:
 
-* **fast**: ``pyarrow.json.read_json`` on the whole (UTF-8) file, taken only when PyArrow
+* **fast**: ``pyarrow.json.read_json`` on the whole (UTF-8) file or piece, taken only when PyArrow
   accepts every line, the row count equals the number of non-empty lines and no line is
   whitespace-only. PyArrow parses ISO dates into timestamps, so a file holding any is read a
   second time with those fields forced to strings.
@@ -18,10 +18,10 @@ Two paths, one result:
   ``'drop'`` skips them), whitespace-only lines (invalid, as in the reference), a line that is
   not a JSON object (``Not a JSON object``). Empty lines are skipped and CRLF is fine in both.
 
-Early stop: a UTF-8 file is read in pieces cut at line ends, growing from
-:data:`FIRST_PIECE_SIZE` to :data:`PIECE_SIZE`, each parsed on its own (by either path) and
-yielded as one table, so ``take(20)`` reads only the first small piece while big pieces keep
-PyArrow's parallel parser busy. Pieces differ in types the way files do (ints in one, floats or
+Early stop: a UTF-8 file is read in pieces of whole lines, a small one
+(:data:`FIRST_PIECE_SIZE`) then big ones (:data:`PIECE_SIZE`), each parsed on its own (by either
+path) and yielded as one table, so ``take(20)`` reads only the first small piece while big pieces
+keep PyArrow's parallel parser busy. Pieces differ in types the way files do (ints in one, floats or
 strings in a later one); the executor reconciles them as it does for several files. Other
 encodings are decoded whole.
 
@@ -57,7 +57,7 @@ from typing import Iterator, Sequence
 import pyarrow as pa
 
 from ..errors import NOT_FOUND_CODE, NOT_FOUND_MESSAGE, UserErrorException
-from ._text import CODECS, check_utf8, decode_error, to_utf8
+from ._text import CODECS, check_utf8, decode_error, line_pieces, to_utf8
 from .delimited import validate_encoding
 from .parquet import map_arrow_type
 
@@ -77,7 +77,8 @@ _BLANK_LINE = re.compile(rb"\n[ \t\x0b\x0c\r]*\n")
 _EACH_BLANK_LINE = re.compile(rb"^[ \t\x0b\x0c\r]*$", re.M)
 _QUOTE_LENGTH = 80
 
-# Piece sizes for UTF-8 files: small first for cheap first rows, ×4 each piece up to the last.
+# Piece sizes for UTF-8 files: a small first one for cheap first rows, then big ones so that
+# PyArrow parses several blocks of each in parallel.
 FIRST_PIECE_SIZE = 1 << 16
 PIECE_SIZE = 16 << 20
 
@@ -129,38 +130,27 @@ def _read_file(file, encoding, drop: bool) -> Iterator[pa.Table]:
     if is_utf8:
         pieces: Iterator = _utf8_pieces(file)
     else:
-        pieces = iter([(_to_utf8(_read_bytes(file), encoding, file), 1, 0)])
-    for data, line, byte in pieces:
-        table = _read_fast(data)
+        pieces = iter([(_to_utf8(_read_bytes(file), encoding, file), 1, 0, None)])
+    for data, line, byte, breaks in pieces:
+        table = _read_fast(data, breaks)
         if table is None:
             table = _read_exact(data, file, drop, line, byte)
         if table is not None:
             yield table
 
 
-def _utf8_pieces(file) -> Iterator[tuple[bytes, int, int]]:
-    """``(piece, its first line number, its first byte)`` for a UTF-8 file, each piece whole
-    lines, validated, without the byte-order mark (byte offsets count from after it)."""
+def _utf8_pieces(file) -> Iterator[tuple[bytes, int, int, int]]:
+    """``(piece, its first line number, its first byte, its line breaks)`` for a UTF-8 file:
+    whole lines, validated, without the byte-order mark (byte offsets count from after it)."""
+    line, byte = 1, 0
     with _open(file) as handle:
-        size, line, byte = FIRST_PIECE_SIZE, 1, 0
-        data = to_utf8(handle.read(size), "utf8", file.display)  # drops a byte-order mark
-        while data:
-            # Read the next block before cutting, so that a file that fits one piece stays whole.
-            size = min(size * 4, PIECE_SIZE)
-            more = handle.read(size)
-            if more:
-                cut = data.rfind(b"\n") + 1
-                if not cut:  # one line longer than the piece: read on
-                    data += more
-                    continue
-                piece, data = data[:cut], data[cut:] + more
-            else:
-                piece, data = data, b""
+        for piece in line_pieces(handle, FIRST_PIECE_SIZE, PIECE_SIZE):
             if not piece.isascii():
                 # PyArrow's JSON reader does not validate UTF-8 inside strings.
                 check_utf8(piece, file.display, line, byte)
-            yield piece, line, byte
-            line += piece.count(b"\n")
+            breaks = piece.count(b"\n")
+            yield piece, line, byte, breaks
+            line += breaks
             byte += len(piece)
 
 
@@ -372,9 +362,10 @@ def _to_utf8(data: bytes, encoding, file) -> bytes:
     return data
 
 
-def _record_count(data: bytes) -> int | None:
-    """Non-empty lines in ``data``; ``None`` when some line holds only whitespace."""
-    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+def _record_count(data: bytes, breaks: int | None = None) -> int | None:
+    """Non-empty lines in ``data`` (``breaks``: its line breaks, if counted already); ``None``
+    when some line holds only whitespace."""
+    lines = (data.count(b"\n") if breaks is None else breaks) + (0 if data.endswith(b"\n") else 1)
     padded = b"\n" + data + (b"" if data.endswith(b"\n") else b"\n")
     if not _BLANK_LINE.search(padded):
         return lines
@@ -389,11 +380,11 @@ def _record_count(data: bytes) -> int | None:
     return lines - blank
 
 
-def _read_fast(data: bytes) -> pa.Table | None:
+def _read_fast(data: bytes, breaks: int | None = None) -> pa.Table | None:
     """The file via PyArrow's JSON reader, or ``None`` when only the exact path is right."""
     import pyarrow.json as pj
 
-    expected = _record_count(data)
+    expected = _record_count(data, breaks)
     if not expected:
         return None
     options = pj.ParseOptions(newlines_in_values=False)
