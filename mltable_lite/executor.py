@@ -311,6 +311,13 @@ def to_pandas(plan: Plan, storage_options: dict | None = None, optimize: bool = 
     try:
         table = concat(tables)
     except _MixedTypes:
+        from .plan import ReadJsonLines
+
+        if isinstance(plan.reader, ReadJsonLines):
+            from .readers.json_lines import harmonize_json_tables
+
+            # Pieces or files whose JSON types differ widen as policy P11 says, not via pandas.
+            return table_to_pandas(concat(harmonize_json_tables(tables)))
         retry = _as_text_where_mixed(plan, tables)
         if retry is not None:
             return to_pandas(retry, storage_options, optimize)

@@ -42,3 +42,10 @@ def test_to_arrow_and_batches_agree_with_pandas(tmp_path):
     table = tbl.to_arrow()
     assert table.num_rows == 2 and table.column_names == ["a", "b"]
     assert sum(batch.num_rows for batch in tbl.to_batches()) == 2
+
+
+def test_json_lines_types_differing_between_files_keep_original_values(tmp_path):
+    (tmp_path / "1.jsonl").write_text('{"v": 1}\n{"v": null}\n')
+    (tmp_path / "2.jsonl").write_text('{"v": "two"}\n')
+    df = mltable.from_json_lines_files([{"folder": str(tmp_path)}]).to_pandas_dataframe()
+    assert df["v"].tolist() == [1, None, "two"]
