@@ -49,7 +49,8 @@ def stream_tables(plan: Plan, storage_options: dict | None = None, optimize: boo
     files = list_files(plan, storage_options)
     read_plan = optimise(plan, files) if optimize else ReadPlan()
     if plan.reader is None:
-        stream: Iterable[pa.Table] = _paths_tables(files)
+        per_file = any(isinstance(step, ExtractPartitionFormat) for step in plan.transforms)
+        stream: Iterable[pa.Table] = _paths_tables(files, per_file)
     else:
         stream = _read(files, plan, read_plan)
     stream = _with_partition_columns(plan, files, stream)
@@ -59,7 +60,13 @@ def stream_tables(plan: Plan, storage_options: dict | None = None, optimize: boo
     return iter(stream)
 
 
-def _paths_tables(files: list[FileRef]) -> Iterator[tuple[int, pa.Table]]:
+def _paths_tables(files: list[FileRef], per_file: bool) -> Iterator[tuple[int, pa.Table]]:
+    """``from_paths`` rows: one table for all files, or one per file when partition columns
+    (computed per file) are to be added."""
+    if not per_file:
+        if files:
+            yield 0, paths_table(files)
+        return
     for index, file in enumerate(files):
         yield index, paths_table([file])
 
@@ -229,8 +236,7 @@ def _row_ranges(file: FileRef, size: int, parts: list[int], header_lines: int) -
 def _with_path_column(table: pa.Table, name: str, value: str) -> pa.Table:
     if name in table.column_names:
         table = table.drop_columns([name])
-    column = pa.array([value] * table.num_rows, pa.string()) if table.num_rows else pa.array([], pa.string())
-    return table.add_column(0, name, column)
+    return table.add_column(0, name, pa.repeat(pa.scalar(value, pa.string()), table.num_rows))
 
 
 # --- concurrency --------------------------------------------------------------------------------
@@ -261,8 +267,36 @@ def ordered_map(function: Callable, items: Iterable, workers: int = _LOOKAHEAD) 
 
 def to_arrow(plan: Plan, storage_options: dict | None = None, optimize: bool = True) -> pa.Table:
     """The whole result as one Arrow table with one schema (columns unified by name)."""
+    table, unmergeable = _collect(plan, storage_options, optimize)
+    if unmergeable is not None:
+        raise UserErrorException(
+            f"Column(s) {_conflicting_columns(unmergeable)} hold values of different types in different files, "
+            "which one Arrow column cannot hold. Use to_pandas_dataframe() (they become object columns), or "
+            "convert_column_types(...) to one type first.")
+    return table
+
+
+def _collect(plan: Plan, storage_options: dict | None, optimize: bool):
+    """Every table of the result merged into one, reconciling types that differ between files
+    or pieces: JSON lines widen (P11), delimited columns are read again as text (P2).
+
+    Returns ``(table, None)``, or ``(None, tables)`` when only pandas object columns can hold
+    the values (parquet files disagreeing on a column's type).
+    """
     tables = list(stream_tables(plan, storage_options, optimize))
-    return concat(tables)
+    try:
+        return concat(tables), None
+    except _MixedTypes:
+        from .plan import ReadJsonLines
+
+        if isinstance(plan.reader, ReadJsonLines):
+            from .readers.json_lines import harmonize_json_tables
+
+            return concat(harmonize_json_tables(tables)), None
+        retry = _as_text_where_mixed(plan, tables)
+        if retry is not None:
+            return _collect(retry, storage_options, optimize)
+        return None, tables
 
 
 def concat(tables: list[pa.Table]) -> pa.Table:
@@ -303,27 +337,20 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
 
 def to_pandas(plan: Plan, storage_options: dict | None = None, optimize: bool = True):
     """The result as a pandas DataFrame with the reference's dtypes and a fresh RangeIndex."""
-    tables = list(stream_tables(plan, storage_options, optimize))
-    if not tables:
-        import pandas as pd
-
-        return pd.DataFrame()
-    try:
-        table = concat(tables)
-    except _MixedTypes:
-        from .plan import ReadJsonLines
-
-        if isinstance(plan.reader, ReadJsonLines):
-            from .readers.json_lines import harmonize_json_tables
-
-            # Pieces or files whose JSON types differ widen as policy P11 says, not via pandas.
-            return table_to_pandas(concat(harmonize_json_tables(tables)))
-        retry = _as_text_where_mixed(plan, tables)
-        if retry is not None:
-            return to_pandas(retry, storage_options, optimize)
-        return _concat_in_pandas(tables)
-    del tables
+    table, unmergeable = _collect(plan, storage_options, optimize)
+    if unmergeable is not None:
+        return _concat_in_pandas(unmergeable)
     return table_to_pandas(table)
+
+
+def _conflicting_columns(tables: list[pa.Table]) -> list[str]:
+    """Columns whose (non-null) Arrow type differs between tables."""
+    kinds: dict[str, set] = {}
+    for table in tables:
+        for field in table.schema:
+            if not pa.types.is_null(field.type):
+                kinds.setdefault(field.name, set()).add(str(field.type))
+    return sorted(name for name, found in kinds.items() if len(found) > 1)
 
 
 def _as_text_where_mixed(plan: Plan, tables: list[pa.Table]) -> Plan | None:
@@ -339,12 +366,7 @@ def _as_text_where_mixed(plan: Plan, tables: list[pa.Table]) -> Plan | None:
 
     if not isinstance(plan.reader, ReadDelimited) or plan.reader.infer_column_types is False:
         return None
-    kinds: dict[str, set] = {}
-    for table in tables:
-        for field in table.schema:
-            if not pa.types.is_null(field.type):
-                kinds.setdefault(field.name, set()).add(str(field.type))
-    mixed = tuple(sorted(name for name, found in kinds.items() if len(found) > 1))
+    mixed = tuple(_conflicting_columns(tables))
     infer = plan.reader.infer_column_types
     options = infer if isinstance(infer, InferOptions) else InferOptions()
     if not mixed or any(name in {n for names, _ in options.overrides for n in names} for name in mixed):

@@ -152,6 +152,5 @@ def add_partition_columns(table, keys, values: dict, types: dict, after: int):
             value = datetime.datetime(*value)
         if name in table.column_names:
             table = table.drop_columns([name])
-        column = pa.array([value] * table.num_rows, types[name])
-        table = table.add_column(after + offset, name, column)
+        table = table.add_column(after + offset, name, pa.repeat(pa.scalar(value, types[name]), table.num_rows))
     return table

@@ -380,8 +380,6 @@ def _positive_int(value: Any) -> int:
 
 
 def _single_key(step: Any, where: str, source: str) -> tuple[str, Any]:
-    if isinstance(step, str):
-        return step, None
     if not isinstance(step, dict) or len(step) != 1:
         raise _schema_error(source, f"{where} must be a mapping with exactly one key (the step name), got {step!r:.80}")
     return next(iter(step.items()))

@@ -49,3 +49,25 @@ def test_json_lines_types_differing_between_files_keep_original_values(tmp_path)
     (tmp_path / "2.jsonl").write_text('{"v": "two"}\n')
     df = mltable.from_json_lines_files([{"folder": str(tmp_path)}]).to_pandas_dataframe()
     assert df["v"].tolist() == [1, None, "two"]
+
+
+def test_to_arrow_names_columns_whose_types_differ_between_parquet_files(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import pytest
+
+    pq.write_table(pa.table({"a": [1], "b": [1.5]}), tmp_path / "1.parquet")
+    pq.write_table(pa.table({"a": ["two"], "b": [2.5]}), tmp_path / "2.parquet")
+    tbl = mltable.from_parquet_files([{"folder": str(tmp_path)}])
+    assert tbl.to_pandas_dataframe()["a"].tolist() == [1, "two"]
+    with pytest.raises(mltable.UserErrorException, match=r"Column\(s\) \['a'\] hold values of different types"):
+        tbl.to_arrow()
+
+
+def test_path_and_partition_columns_are_constant_per_file(tmp_path):
+    (tmp_path / "y=1").mkdir()
+    (tmp_path / "y=1" / "a.csv").write_text("v\n" + "1\n" * 1000)
+    tbl = mltable.from_delimited_files([{"folder": str(tmp_path)}], include_path_column=True)
+    df = tbl.extract_columns_from_partition_format("y={y}/{f}.csv").to_pandas_dataframe()
+    assert list(df.columns) == ["Path", "y", "f", "v"] and len(df) == 1000
+    assert set(df["Path"]) == {str(tmp_path / "y=1" / "a.csv")} and set(df["y"]) == {1} and set(df["f"]) == {"a"}
