@@ -26,6 +26,11 @@ class MLTableError(Exception):
     default_code = "UserError"
 
     def __init__(self, message: str, error_code: str | None = None):
+        # Messages quote paths and library errors, which can carry a SAS token or an account
+        # key: every message is scrubbed here, once, whoever raised it.
+        from .storage.secrets import redact
+
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.error_code = error_code or self.default_code

@@ -46,7 +46,13 @@ class FileRef:
 
 
 class Store:
-    """What readers and path expansion need from a storage system."""
+    """What readers and path expansion need from a storage system.
+
+    ``remote`` stores also have ``fetch(path) -> bytes`` (one request for a whole file), which
+    :func:`.remote.prefetched` uses to fetch many small files at once.
+    """
+
+    remote = False
 
     def path_of(self, uri: str) -> str:
         raise NotImplementedError
@@ -67,6 +73,10 @@ class Store:
 
     def open_input(self, path: str):
         """A readable binary file object (seekable where the store allows)."""
+        raise NotImplementedError
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        """Create or replace the file at ``path`` (parent folders are implied)."""
         raise NotImplementedError
 
     @property
@@ -107,6 +117,13 @@ class LocalStore(Store):
     def open_input(self, path: str):
         return open(path, "rb")
 
+    def write_bytes(self, path: str, data: bytes) -> None:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        temporary = path + ".tmp"
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+
     @property
     def arrow_filesystem(self):
         import pyarrow.fs
@@ -114,61 +131,45 @@ class LocalStore(Store):
         return pyarrow.fs.LocalFileSystem()
 
 
-class FsspecStore(Store):
-    """Any fsspec filesystem; paths are the filesystem's own (protocol stripped)."""
-
-    def __init__(self, protocol: str, storage_options: dict | None):
-        import fsspec
-
-        self.protocol = protocol
-        self.fs = fsspec.filesystem(protocol, **(storage_options or {}))
-
-    def path_of(self, uri: str) -> str:
-        return self.fs._strip_protocol(uri)
-
-    def uri_of(self, path: str) -> str:
-        return self.fs.unstrip_protocol(path)
-
-    def kind(self, path: str) -> str | None:
-        try:
-            info = self.fs.info(path)
-        except (FileNotFoundError, OSError):
-            return None
-        return "directory" if info.get("type") == "directory" else "file"
-
-    def size(self, path: str) -> int:
-        return int(self.fs.size(path) or 0)
-
-    def find(self, folder: str) -> list[tuple[str, int]]:
-        listing = self.fs.find(folder, detail=True)
-        return sorted((path, int(info.get("size") or 0)) for path, info in listing.items()
-                      if info.get("type") != "directory")
-
-    def open_input(self, path: str):
-        return self.fs.open(path, "rb")
-
-    @property
-    def arrow_filesystem(self):
-        from pyarrow.fs import FSSpecHandler, PyFileSystem
-
-        return PyFileSystem(FSSpecHandler(self.fs))
-
-
 _LOCAL = LocalStore()
 
 
+# Scheme → (module, class) of its store; imported only when a path of that scheme is read.
+_STORES = {
+    "http": ("http", "HttpStore"), "https": ("http", "HttpStore"),
+    "wasb": ("azure", "AzureStore"), "wasbs": ("azure", "AzureStore"), "abfs": ("azure", "AzureStore"),
+    "abfss": ("azure", "AzureStore"), "az": ("azure", "AzureStore"),
+    "azureml": ("azureml_store", "AzureMLStore"),
+}
+
+
 def open_store(uri: str, storage_options: dict | None = None) -> Store:
-    """The store for ``uri``: local for plain paths and ``file://``, fsspec otherwise."""
+    """The store for ``uri``: local for plain paths and ``file://``; a store of ours for http(s),
+    Azure and azureml URIs; any other fsspec filesystem otherwise.
+
+    Stores are cheap to make: the filesystems under them are cached by fsspec.
+    """
     scheme = scheme_of(uri)
     if scheme == "file":
         return _LOCAL
+    if scheme in _STORES:
+        import importlib
+
+        module, name = _STORES[scheme]
+        store_class = getattr(importlib.import_module(f".{module}", __name__), name)
+        return store_class.for_uri(uri, storage_options)
+    from .remote import FsspecStore
+
     try:
-        return FsspecStore(scheme, storage_options)
+        import fsspec
+
+        filesystem = fsspec.filesystem(scheme, **(storage_options or {}))
     except (ImportError, ValueError) as error:
         raise UserErrorException(
             f"Cannot open '{scheme}://' paths: {error}. Install the package that provides the "
             f"'{scheme}' filesystem for fsspec."
         ) from None
+    return FsspecStore(filesystem, scheme)
 
 
 def expand_paths(specs: Sequence[Any], storage_options: dict | None = None) -> list[FileRef]:

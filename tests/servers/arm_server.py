@@ -1,0 +1,2 @@
+"""Fixtures: see the module docstring once written."""
+__all__: list = []
