@@ -58,7 +58,7 @@ def _path_specs(paths: Any) -> tuple:
 
 def from_delimited_files(paths, header="all_files_same_headers", delimiter=",", support_multi_line=False,
                          empty_as_string=False, encoding="utf8", include_path_column=False,
-                         infer_column_types=True) -> MLTable:
+                         infer_column_types=True, *, storage_options: dict | None = None) -> MLTable:
     """A table of delimited text files (CSV, TSV, ...).
 
     Args:
@@ -71,6 +71,10 @@ def from_delimited_files(paths, header="all_files_same_headers", delimiter=",", 
         encoding: 'utf8', 'latin1', 'windows1252', 'utf16', ... or an ``MLTableFileEncoding``.
         include_path_column: add a first column ``Path`` with each row's file.
         infer_column_types: True, False, or ``{'sample_size': N, 'column_type_overrides': {...}}``.
+        storage_options: credentials and endpoints for remote paths (``account_key``, ``sas_token``,
+            ``connection_string``, ``anon``, ``headers``, Azure ML workspace keys...): see
+            ``docs/storage.md``. Kept in memory only, never written by ``save()``. (An addition to
+            the reference's signature; every builder takes it.)
 
     Example:
         >>> tbl = mltable.from_delimited_files([{"pattern": "./data/*.csv"}], header="no_header")
@@ -87,7 +91,16 @@ def from_delimited_files(paths, header="all_files_same_headers", delimiter=",", 
         include_path_column=_flag("include_path_column", include_path_column),
         infer_column_types=_infer_options(infer_column_types),
     )
-    return MLTable(Plan(paths=_path_specs(paths), reader=step))
+    return MLTable(Plan(paths=_path_specs(paths), reader=step), _storage_options(storage_options))
+
+
+def _storage_options(value: Any, ml_client: Any = None) -> dict | None:
+    if value is not None and not isinstance(value, dict):
+        raise UserErrorException(
+            f"storage_options must be a dict such as {{'account_key': ...}} or None, not {type(value).__name__}")
+    if ml_client is not None:
+        value = {**(value or {}), "ml_client": ml_client}
+    return dict(value) if value else None
 
 
 def _infer_options(value: Any):
@@ -136,16 +149,18 @@ def column_type_pairs(column_types: Any) -> tuple:
     return tuple(pairs)
 
 
-def from_parquet_files(paths, include_path_column=False) -> MLTable:
+def from_parquet_files(paths, include_path_column=False, *, storage_options: dict | None = None) -> MLTable:
     """A table of parquet files; several files are unioned by column name.
 
     Example:
         >>> tbl = mltable.from_parquet_files([{"folder": "./data/parquet"}])  # doctest: +SKIP
     """
-    return MLTable(Plan(paths=_path_specs(paths), reader=ReadParquet(include_path_column=_flag("include_path_column", include_path_column))))
+    step = ReadParquet(include_path_column=_flag("include_path_column", include_path_column))
+    return MLTable(Plan(paths=_path_specs(paths), reader=step), _storage_options(storage_options))
 
 
-def from_json_lines_files(paths, invalid_lines="error", encoding="utf8", include_path_column=False) -> MLTable:
+def from_json_lines_files(paths, invalid_lines="error", encoding="utf8", include_path_column=False, *,
+                          storage_options: dict | None = None) -> MLTable:
     """A table of JSON lines files (one JSON object per line).
 
     ``invalid_lines='drop'`` skips lines that are not JSON objects instead of failing.
@@ -159,19 +174,20 @@ def from_json_lines_files(paths, invalid_lines="error", encoding="utf8", include
         raise UserErrorException("Invalid value for invalid_lines, the supported values are ['error', 'drop']")
     step = ReadJsonLines(encoding=validate_encoding(encoding), invalid_lines=invalid_lines,
                          include_path_column=_flag("include_path_column", include_path_column))
-    return MLTable(Plan(paths=_path_specs(paths), reader=step))
+    return MLTable(Plan(paths=_path_specs(paths), reader=step), _storage_options(storage_options))
 
 
-def from_paths(paths) -> MLTable:
+def from_paths(paths, *, storage_options: dict | None = None) -> MLTable:
     """A table with one ``Path`` column listing the files (StreamInfo values); nothing is parsed.
 
     Example:
         >>> mltable.from_paths([{"pattern": "images/*.png"}]).to_pandas_dataframe()  # doctest: +SKIP
     """
-    return MLTable(Plan(paths=_path_specs(paths)))
+    return MLTable(Plan(paths=_path_specs(paths)), _storage_options(storage_options))
 
 
-def from_delta_lake(delta_table_uri, timestamp_as_of=None, version_as_of=None, include_path_column=False) -> MLTable:
+def from_delta_lake(delta_table_uri, timestamp_as_of=None, version_as_of=None, include_path_column=False, *,
+                    storage_options: dict | None = None) -> MLTable:
     """A table of a Delta Lake table's snapshot: the latest, ``version_as_of`` or ``timestamp_as_of``.
 
     Example:
@@ -185,11 +201,16 @@ def from_delta_lake(delta_table_uri, timestamp_as_of=None, version_as_of=None, i
     spec = path_spec_from_dict({"folder": delta_table_uri}, None)
     step = ReadDeltaLake(timestamp_as_of=timestamp_as_of, version_as_of=version_as_of,
                          include_path_column=_flag("include_path_column", include_path_column))
-    return MLTable(Plan(paths=(spec,), reader=step))
+    return MLTable(Plan(paths=(spec,), reader=step), _storage_options(storage_options))
 
 
 def load(uri: str, storage_options: dict | None = None, ml_client=None) -> MLTable:
     """Load the ``MLTable`` file of a folder; relative paths in it resolve against that folder.
+
+    ``uri`` is a local folder, an ``http(s)://``, ``wasbs://``, ``abfss://`` or ``azureml://`` folder
+    URI, or an Azure ML data asset (``azureml:<name>:<version>``). ``storage_options`` holds
+    credentials and the Azure ML workspace; ``ml_client`` (an ``azure.ai.ml.MLClient``) gives the
+    workspace and credential instead.
 
     Example:
         >>> tbl = mltable.load("./examples/iris")                        # doctest: +SKIP
@@ -197,7 +218,7 @@ def load(uri: str, storage_options: dict | None = None, ml_client=None) -> MLTab
     """
     from .loading import load_table
 
-    return load_table(uri, storage_options)
+    return load_table(uri, _storage_options(storage_options, ml_client))
 
 
 __all__ = ["from_delimited_files", "from_parquet_files", "from_json_lines_files", "from_paths",

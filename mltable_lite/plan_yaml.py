@@ -25,6 +25,7 @@ from .plan import (
     TakeRandomSample, Traits, freeze, thaw,
 )
 from .storage import canonical_uri, is_local, relative_to
+from .storage.secrets import strip_secret_query
 from .types import DataType, data_type_of
 
 SCHEMA_ERROR = "Given MLTable does not adhere to the AzureML MLTable schema: "
@@ -80,7 +81,8 @@ def _path_to_dict(spec: PathSpec, folder_uri: str | None, rewrites: dict | None)
             return {spec.kind: relative}
         if is_local(spec.uri):
             return {spec.kind: spec.uri[len("file://"):]}
-    return {spec.kind: spec.uri}
+    # A SAS token in a URL is a credential: it stays in memory for reading, never in YAML.
+    return {spec.kind: strip_secret_query(spec.uri)}
 
 
 # How the reference spells encodings in the files it writes; everything else keeps our name.

@@ -35,8 +35,17 @@ def test_public_names_of_the_reference_are_all_here():
     ("from_paths", "(paths)"),
 ])
 def test_builder_signatures_match_the_reference(function, expected):
+    """The reference's parameters, in its order; our one addition is the keyword-only storage_options."""
     signature = inspect.signature(getattr(mltable, function))
-    assert str(signature.replace(return_annotation=inspect.Signature.empty)) == expected
+    theirs = [p for p in signature.parameters.values() if p.kind != inspect.Parameter.KEYWORD_ONLY]
+    ours = [p.name for p in signature.parameters.values() if p.kind == inspect.Parameter.KEYWORD_ONLY]
+    assert str(signature.replace(parameters=theirs, return_annotation=inspect.Signature.empty)) == expected
+    assert ours == ["storage_options"]
+
+
+def test_builders_reject_storage_options_that_are_not_a_dict():
+    with pytest.raises(mltable.UserErrorException, match="storage_options must be a dict"):
+        mltable.from_parquet_files([{"file": "x.parquet"}], storage_options="account_key=abc")
 
 
 def test_method_defaults_match_the_reference():

@@ -41,8 +41,13 @@ class FileRef:
 
     @property
     def display(self) -> str:
-        """The value of the ``Path`` column: a plain local path, or the URI for remote files."""
-        return self.path if isinstance(self.store, LocalStore) else self.uri
+        """The value of the ``Path`` column: a plain local path, or the URI for remote files
+        (without a SAS token or other credential in its query)."""
+        if isinstance(self.store, LocalStore):
+            return self.path
+        from .secrets import strip_secret_query
+
+        return strip_secret_query(self.uri)
 
 
 class Store:
@@ -75,9 +80,18 @@ class Store:
         """A readable binary file object (seekable where the store allows)."""
         raise NotImplementedError
 
+    def fetch(self, path: str) -> bytes:
+        """The whole file."""
+        with self.open_input(path) as handle:
+            return handle.read()
+
     def write_bytes(self, path: str, data: bytes) -> None:
         """Create or replace the file at ``path`` (parent folders are implied)."""
         raise NotImplementedError
+
+    def join(self, folder: str, relative: str) -> str:
+        """The path of ``relative`` (``/``-separated) inside ``folder``."""
+        return folder.rstrip("/") + "/" + relative.lstrip("/")
 
     @property
     def arrow_filesystem(self):
@@ -116,6 +130,9 @@ class LocalStore(Store):
 
     def open_input(self, path: str):
         return open(path, "rb")
+
+    def join(self, folder: str, relative: str) -> str:
+        return os.path.join(folder, *relative.split("/"))
 
     def write_bytes(self, path: str, data: bytes) -> None:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
