@@ -39,14 +39,18 @@ def list_files(plan: Plan, storage_options: dict | None = None) -> list[FileRef]
     return expand_paths(plan.paths, storage_options)
 
 
-def stream_tables(plan: Plan, storage_options: dict | None = None, optimize: bool = True) -> Iterator[pa.Table]:
+def stream_tables(plan: Plan, storage_options: dict | None = None, optimize: bool = True,
+                  files: list[FileRef] | None = None) -> Iterator[pa.Table]:
     """The plan's result as a stream of Arrow tables (the unit of every terminal call).
 
     ``optimize=False`` reads everything and skips nothing: the same result, for tests.
+    ``files`` is the plan's listing when the caller already has it (a listing is done once per
+    execution: on remote stores it costs round trips).
     """
     from .optimizer import ReadPlan, optimise
 
-    files = list_files(plan, storage_options)
+    if files is None:
+        files = list_files(plan, storage_options)
     read_plan = optimise(plan, files) if optimize else ReadPlan()
     if plan.reader is None:
         per_file = any(isinstance(step, ExtractPartitionFormat) for step in plan.transforms)
@@ -285,14 +289,16 @@ def to_arrow(plan: Plan, storage_options: dict | None = None, optimize: bool = T
     return table
 
 
-def _collect(plan: Plan, storage_options: dict | None, optimize: bool):
+def _collect(plan: Plan, storage_options: dict | None, optimize: bool, files: list[FileRef] | None = None):
     """Every table of the result merged into one, reconciling types that differ between files
     or pieces: JSON lines widen (P11), delimited columns are read again as text (P2).
 
     Returns ``(table, None)``, or ``(None, tables)`` when only pandas object columns can hold
     the values (parquet files disagreeing on a column's type).
     """
-    tables = list(stream_tables(plan, storage_options, optimize))
+    if files is None:
+        files = list_files(plan, storage_options)
+    tables = list(stream_tables(plan, storage_options, optimize, files))
     try:
         return concat(tables), None
     except _MixedTypes:
@@ -304,7 +310,7 @@ def _collect(plan: Plan, storage_options: dict | None, optimize: bool):
             return concat(harmonize_json_tables(tables)), None
         retry = _as_text_where_mixed(plan, tables)
         if retry is not None:
-            return _collect(retry, storage_options, optimize)
+            return _collect(retry, storage_options, optimize, files)
         return None, tables
 
 

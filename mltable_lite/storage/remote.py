@@ -38,6 +38,9 @@ class FsspecStore(Store):
     remote = True
 
     def __init__(self, fs, protocol: str):
+        from .secrets import install_log_redaction
+
+        install_log_redaction()
         self.fs = fs
         self.protocol = protocol
 

@@ -78,3 +78,42 @@ def safe_options(options: dict | None) -> dict:
 def _is_secret_key(key) -> bool:
     lowered = str(key).lower()
     return lowered in SECRET_OPTION_KEYS or lowered.endswith(("_key", "_secret", "_token", "password"))
+
+
+# Libraries under our stores that log URLs or request details (fsspec's http logs every URL, with
+# its SAS query, at DEBUG). A logger's filters see only records logged to it, so each is named.
+_LOGGERS = ("fsspec", "fsspec.http", "fsspec.caching", "fsspec.asyn", "adlfs", "adlfs.spec", "adlfs.utils",
+            "azure", "azure.core.pipeline.policies.http_logging_policy", "azure.identity", "aiohttp.client",
+            "aiohttp.access", "urllib3.connectionpool", "mltable_lite")
+_installed = False
+
+
+class RedactingFilter:
+    """A logging filter that rewrites each record's text with :func:`redact` (it never drops one)."""
+
+    def filter(self, record) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string is the caller's problem; leave it be
+            return True
+        cleaned = redact(message)
+        if cleaned != message or record.exc_info:
+            record.msg, record.args = cleaned, None
+            if record.exc_info and record.exc_info[1] is not None:
+                record.exc_text = redact("".join(__import__("traceback").format_exception(*record.exc_info)))
+                record.exc_info = None
+        return True
+
+
+def install_log_redaction() -> None:
+    """Scrub secrets from the records of the storage libraries' loggers (done once, when the
+    first remote store opens)."""
+    global _installed
+    if _installed:
+        return
+    import logging
+
+    redacting = RedactingFilter()
+    for name in _LOGGERS:
+        logging.getLogger(name).addFilter(redacting)
+    _installed = True
