@@ -148,9 +148,15 @@ def _table_files(spec, step, storage_options: dict | None) -> list[DeltaFileRef]
             f"{_NO_METADATA}: the folder '{shown}' has no _delta_log folder, so it is not a Delta table. "
             "Give the table's root folder (the one that holds _delta_log), not a partition or data folder.")
     # deltalake takes a plain path for local tables and the URI (with credentials) otherwise.
+    # Stores whose options deltalake spells differently (Azure) say how: delta_location().
     local = isinstance(store, LocalStore)
-    location = folder if local else spec.uri
-    table = _open_version(location, None if local else storage_options, step, shown)
+    if local:
+        location, options = folder, None
+    elif hasattr(store, "delta_location"):
+        location, options = store.delta_location(spec.uri)
+    else:
+        location, options = spec.uri, storage_options
+    table = _open_version(location, options, step, shown)
     return _snapshot_files(table, location, store, folder, local)
 
 

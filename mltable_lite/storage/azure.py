@@ -1,0 +1,565 @@
+"""Azure Blob Storage and ADLS Gen2: ``wasbs://``, ``wasb://``, ``abfss://``, ``abfs://`` and ``az://``.
+
+Files are read with adlfs, over the blob API (ADLS Gen2 accounts serve it too). adlfs drops the
+account from its paths, so this module maps the URIs users write itself, and back again in the
+user's own spelling for the ``Path`` column::
+
+    wasbs://<container>@<account>.blob.<suffix>/<path>   → adlfs path <container>/<path>
+    abfss://<filesystem>@<account>.dfs.<suffix>/<path>   → the same, on https://<account>.blob.<suffix>
+    az://<container>/<path>     (account: option account_name, blob_endpoint or connection_string)
+
+The account's blob service is ``https://<account>.blob.<suffix>`` for the URI's host (so sovereign
+clouds work; ``wasb://`` too is read over HTTPS, which accounts require by default), unless the
+``blob_endpoint`` option or a connection string's ``BlobEndpoint`` names another one (Azurite:
+``http://127.0.0.1:10000/devstoreaccount1``).
+
+Credentials, first match wins: ``storage_options`` ``connection_string``, ``account_key``,
+``sas_token``, ``anon=True``, ``credential`` (an azure ``TokenCredential``); then the
+``AZURE_STORAGE_CONNECTION_STRING`` environment variable; then azure-identity's
+``DefaultAzureCredential`` if installed (``pip install mltable-lite[azure-identity]``); else
+anonymous. Other option keys (Azure ML's ``subscription``, ``workspace``...) are ignored.
+Secrets never reach a repr or an error message.
+
+Example:
+    >>> import mltable_lite as mltable
+    >>> tbl = mltable.load("wasbs://data@acct.blob.core.windows.net/iris",
+    ...                    storage_options={"account_key": "..."})              # doctest: +SKIP
+    >>> fs = blob_filesystem("acct", {"sas_token": "sv=...&sig=..."})            # doctest: +SKIP
+    >>> fs.cat_file("data/iris/MLTable")                                         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import inspect
+import os
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fsspec.asyn import sync
+from pyarrow import PythonFile
+from pyarrow.fs import FSSpecHandler
+
+from ..errors import NOT_FOUND_CODE, NOT_FOUND_MESSAGE, MLTableError, UserErrorException
+
+try:
+    from adlfs import AzureBlobFileSystem
+    from adlfs.spec import AzureBlobFile
+except ImportError:  # pragma: no cover — adlfs brings azure-storage-blob and aiohttp along
+    raise UserErrorException("Reading wasbs://, abfss:// and az:// paths needs adlfs: pip install adlfs") from None
+from .remote import FsspecStore
+from .secrets import redact
+
+__all__ = ["AzureStore", "AzureLocation", "parse_uri", "blob_filesystem", "AUTH_CODE"]
+
+AUTH_CODE = "ScriptExecution.StreamAccess.Authentication"
+ENV_CONNECTION_STRING = "AZURE_STORAGE_CONNECTION_STRING"
+PUBLIC_SUFFIX = "core.windows.net"
+READ_BLOCK = 16 << 20  # bytes per ranged GET when a big blob is read piece by piece
+_STORAGE_SCOPE = "https://storage.azure.com/.default"
+_CREDENTIAL_ORDER = (
+    "Credentials are tried in this order, first match wins: storage_options 'connection_string', "
+    "'account_key', 'sas_token' (with read and list permissions), 'anon': True (public containers), "
+    "'credential' (an azure TokenCredential); then the AZURE_STORAGE_CONNECTION_STRING environment variable; "
+    "then Microsoft Entra ID through azure-identity's DefaultAzureCredential "
+    "(pip install mltable-lite[azure-identity], then 'az login' or a managed identity).")
+
+
+# --- URIs ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AzureLocation:
+    """One Azure URI taken apart. ``host`` is the authority after ``@`` as written (``None`` for
+    ``az://container/path``); ``blob_host`` is the account's blob service host it implies."""
+
+    scheme: str
+    container: str
+    key: str
+    host: str | None = None
+    account: str | None = None
+    blob_host: str | None = None
+
+    @property
+    def path(self) -> str:
+        """The adlfs path, ``container/key``."""
+        return f"{self.container}/{self.key}" if self.key else self.container
+
+
+def parse_uri(uri: str) -> AzureLocation:
+    """Split an Azure URI into scheme, container, key and account host.
+
+    Example:
+        >>> parse_uri("abfss://fs@acct.dfs.core.chinacloudapi.cn/a/x.csv").blob_host
+        'acct.blob.core.chinacloudapi.cn'
+        >>> parse_uri("az://data/a/").path
+        'data/a'
+    """
+    scheme, separator, rest = uri.partition("://")
+    if not separator:
+        raise UserErrorException(f"'{uri}' is not an Azure Storage URI (wasbs://, abfss://, az://...).")
+    rest = rest.split("?", 1)[0].split("#", 1)[0]
+    authority, _, key = rest.partition("/")
+    key = key.strip("/")
+    scheme = scheme.lower()
+    if "@" not in authority:
+        if not authority:
+            raise UserErrorException(f"'{uri}' names no container: write {scheme}://<container>/<path>.")
+        return AzureLocation(scheme, authority, key)
+    container, host = authority.split("@", 1)
+    host = host.lower()
+    if not container:
+        raise UserErrorException(f"'{uri}' names no container before '@'.")
+    labels = host.split(":", 1)[0].split(".")
+    for index, label in enumerate(labels[1:], start=1):
+        if label in ("blob", "dfs"):
+            blob_host = ".".join(labels[:index] + ["blob"] + labels[index + 1:])
+            return AzureLocation(scheme, container, key, host, labels[0], blob_host)
+    # A custom domain: the account is its first label; the blob_endpoint option must say where it is.
+    return AzureLocation(scheme, container, key, host, labels[0], None)
+
+
+# --- credentials --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Access:
+    """How to reach one account: its blob service URL (no secret in it) and the SDK credential."""
+
+    account: str
+    url: str
+    credential: Any            # None means anonymous
+    source: str                # what was used, for error messages
+    fingerprint: tuple         # tells credentials apart in caches (hashes and ids, never secrets)
+    secrets: tuple = ()        # scrubbed from any text we show
+    kind: str = "anonymous"    # 'key', 'sas', 'token', 'anonymous'
+
+    def __repr__(self) -> str:
+        return f"_Access({self.account}, {self.url}, {self.kind})"
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _resolve(account: str | None, options: dict | None, *, blob_host: str | None = None,
+             suffix: str | None = None, shown: str | None = None, custom_host: bool = False) -> _Access:
+    """The account, its blob service URL and the credential, from the URI and the options.
+
+    ``blob_host`` is the blob service host the URI implies; ``custom_host`` says the URI's host
+    implies none (a custom domain), so an endpoint must come from the options.
+    """
+    options = options or {}
+    shown = shown or account or "the Azure Storage account"
+    named = options.get("account_name")
+    if account and named and named != account:
+        raise UserErrorException(f"storage_options['account_name'] is '{named}' but '{shown}' is in account "
+                                 f"'{account}'. Remove account_name or make them agree.")
+    account = account or named
+    endpoint = options.get("blob_endpoint")
+    conn, conn_source = options.get("connection_string"), "storage_options['connection_string']"
+    explicit = conn or any(options.get(key) for key in ("account_key", "sas_token", "anon", "credential"))
+    if not explicit and os.environ.get(ENV_CONNECTION_STRING):
+        conn, conn_source = os.environ[ENV_CONNECTION_STRING], f"the {ENV_CONNECTION_STRING} environment variable"
+    if conn:
+        fields = _parse_connection_string(conn, conn_source)
+        conn_account = fields.get("accountname")
+        if account and conn_account and conn_account != account:
+            raise UserErrorException(
+                f"The connection string in {conn_source} is for account '{conn_account}', but '{shown}' is in "
+                f"account '{account}'. Give a connection string of account '{account}', or other credentials in "
+                "storage_options ('account_key', 'sas_token', or 'anon': True for a public container).")
+        account = account or conn_account
+        endpoint = endpoint or fields.get("blobendpoint") or (
+            None if blob_host or not account else
+            f"{fields.get('defaultendpointsprotocol', 'https')}://{account}.blob."
+            f"{fields.get('endpointsuffix', suffix or PUBLIC_SUFFIX)}")
+    if not account and endpoint:
+        account = _account_of_endpoint(endpoint)
+    if not account:
+        raise UserErrorException(
+            f"'{shown}' does not say which storage account it is in. Write "
+            "wasbs://<container>@<account>.blob.core.windows.net/<path> (or abfss://<filesystem>@<account>.dfs."
+            "core.windows.net/<path>), or pass storage_options={'account_name': ...}.")
+    if custom_host and not endpoint:
+        raise UserErrorException(f"Cannot tell the blob service of '{shown}' from its host; pass "
+                                 "storage_options={'blob_endpoint': 'https://<account>.blob.<suffix>'}.")
+    url = (endpoint or f"https://{blob_host or f'{account}.blob.{suffix or PUBLIC_SUFFIX}'}").rstrip("/")
+    if not url.lower().startswith(("https://", "http://")) or "?" in url:
+        raise UserErrorException(f"The blob endpoint '{url.split('?')[0]}' must be an http(s) URL such as "
+                                 "'https://<account>.blob.core.windows.net', without a query (a SAS goes in "
+                                 "'sas_token').")
+    if conn:
+        return _from_connection_string(account, url, fields, conn, conn_source)
+    return _from_options(account, url, options)
+
+
+def _parse_connection_string(conn: str, source: str) -> dict:
+    from azure.core.utils import parse_connection_string
+
+    try:
+        fields = parse_connection_string(conn, case_sensitive_keys=False)
+    except (ValueError, TypeError, AttributeError):
+        raise UserErrorException(f"The connection string in {source} is not valid: it must be "
+                                 "'Key=Value;...' pairs such as AccountName=...;AccountKey=...") from None
+    if fields.get("usedevelopmentstorage", "").lower() == "true":  # Azurite's well-known account
+        proxy = fields.get("developmentstorageproxyuri", "http://127.0.0.1:10000").rstrip("/")
+        fields.setdefault("accountname", "devstoreaccount1")
+        fields.setdefault("accountkey", "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFP"
+                                        "TOtr/KBHBeksoGMGw==")
+        fields.setdefault("blobendpoint", f"{proxy}/devstoreaccount1")
+    return fields
+
+
+def _account_of_endpoint(endpoint: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint)
+    host = parts.hostname or ""
+    if ".blob." in host:
+        return host.split(".", 1)[0]
+    first = parts.path.strip("/").split("/", 1)[0]  # path style: http://127.0.0.1:10000/<account>
+    return first or None
+
+
+def _from_connection_string(account: str, url: str, fields: dict, conn: str, source: str) -> _Access:
+    from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
+
+    key, sas = fields.get("accountkey"), fields.get("sharedaccesssignature")
+    secrets = tuple(value for value in (conn, key, sas) if value)
+    fingerprint = ("connection_string", _digest(conn), url)
+    if key:
+        _check_key(key, source)
+        return _Access(account, url, AzureNamedKeyCredential(account, key), source, fingerprint, secrets, "key")
+    if sas:
+        return _Access(account, url, AzureSasCredential(sas.lstrip("?")), source, fingerprint, secrets, "sas")
+    return _Access(account, url, None, source, fingerprint, secrets)
+
+
+def _from_options(account: str, url: str, options: dict) -> _Access:
+    from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
+
+    if options.get("account_key"):
+        key = str(options["account_key"])
+        _check_key(key, "storage_options['account_key']")
+        return _Access(account, url, AzureNamedKeyCredential(account, key), "storage_options['account_key']",
+                       ("account_key", _digest(key), url), (key,), "key")
+    if options.get("sas_token"):
+        sas = str(options["sas_token"]).lstrip("?")
+        return _Access(account, url, AzureSasCredential(sas), "storage_options['sas_token']",
+                       ("sas_token", _digest(sas), url), (sas,), "sas")
+    if _truthy(options.get("anon")):
+        return _Access(account, url, None, "anonymous access (storage_options['anon'])", ("anon", url))
+    credential = options.get("credential")
+    if credential is not None:
+        if not hasattr(credential, "get_token"):
+            raise UserErrorException(
+                "storage_options['credential'] must be an azure TokenCredential (such as "
+                "azure.identity.DefaultAzureCredential()); give a key as 'account_key' and a SAS as 'sas_token'.")
+        return _Access(account, url, _asynchronous(credential), "storage_options['credential']",
+                       ("credential", id(credential), url), (), "token")
+    default = _default_credential()
+    if default is None:
+        return _Access(account, url, None, "anonymous access (no credentials found; azure-identity is not "
+                       "installed)", ("anon", url))
+    return _Access(account, url, default, "azure-identity's DefaultAzureCredential", ("default", url), (), "token")
+
+
+def _truthy(value) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().lower() in ("true", "1", "yes"))
+
+
+def _check_key(key: str, source: str) -> None:
+    try:
+        base64.b64decode(key, validate=True)
+    except (binascii.Error, ValueError):
+        raise UserErrorException(f"The account key in {source} is not valid base64; copy the key from the "
+                                 "storage account's 'Access keys' page.") from None
+
+
+_DEFAULT_LOCK = threading.Lock()
+_DEFAULT: list = []
+
+
+def _default_credential():
+    """azure-identity's async DefaultAzureCredential (one per process), or None without azure-identity."""
+    with _DEFAULT_LOCK:
+        if not _DEFAULT:
+            try:
+                from azure.identity.aio import DefaultAzureCredential
+            except ImportError:
+                _DEFAULT.append(None)
+            else:
+                _DEFAULT.append(DefaultAzureCredential(exclude_interactive_browser_credential=True))
+        return _DEFAULT[0]
+
+
+def _asynchronous(credential):
+    """adlfs' clients are asynchronous: a synchronous TokenCredential gets its tokens on a thread."""
+    if inspect.iscoroutinefunction(getattr(credential, "get_token", None)):
+        return credential
+    return _ThreadedCredential(credential)
+
+
+class _ThreadedCredential:
+    """An async view of a synchronous TokenCredential (the event loop is never blocked by it)."""
+
+    def __init__(self, credential):
+        self.credential = credential
+
+    async def get_token(self, *scopes, **kwargs):
+        return await asyncio.to_thread(self.credential.get_token, *scopes, **kwargs)
+
+    async def close(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return f"_ThreadedCredential({type(self.credential).__name__})"
+
+
+# --- the filesystem -----------------------------------------------------------------------------
+
+
+class _BlobFileSystem(AzureBlobFileSystem):
+    """adlfs on exactly the account URL and credential resolved above (adlfs' own environment
+    lookups and its https-only URLs are bypassed), reading big blobs in :data:`READ_BLOCK` pieces."""
+
+    def __init__(self, access: _Access, **kwargs):
+        self.access = access
+        super().__init__(account_name=access.account, anon=True, use_listings_cache=False, **kwargs)
+
+    def do_connect(self):
+        from azure.storage.blob.aio import BlobServiceClient
+
+        self.service_client = BlobServiceClient(account_url=self.access.url, credential=self.access.credential)
+
+    def _open(self, path, mode="rb", block_size=None, **kwargs):
+        if mode != "rb":
+            return super()._open(path, mode, block_size=block_size, **kwargs)
+        return _BlobFile(self, path, mode, block_size=block_size or READ_BLOCK, cache_type="readahead")
+
+    def __repr__(self) -> str:
+        return f"_BlobFileSystem({self.access.account}, {self.access.url})"
+
+
+class _BlobFile(AzureBlobFile):
+    """An adlfs file whose ranged reads fail with our errors (``shown`` is the URI to name)."""
+
+    shown: str | None = None
+
+    def _fetch_range(self, start, end=None, **kwargs):
+        with _translated(self.shown or self.path, self.fs.access):
+            return super()._fetch_range(start, end, **kwargs)
+
+
+_CACHE_LOCK = threading.Lock()
+_FILESYSTEMS: dict = {}
+_STORES: dict = {}
+
+
+def _filesystem(access: _Access) -> _BlobFileSystem:
+    key = (access.account, access.fingerprint)
+    with _CACHE_LOCK:
+        fs = _FILESYSTEMS.get(key)
+        if fs is None:
+            # Not fsspec's instance cache: it tells instances apart by repr, which hides credentials.
+            fs = _FILESYSTEMS[key] = _BlobFileSystem(access, skip_instance_cache=True)
+        return fs
+
+
+def blob_filesystem(account: str, options: dict | None = None, *, endpoint_suffix: str | None = None
+                    ) -> AzureBlobFileSystem:
+    """An adlfs filesystem for ``account`` (paths ``container/path``), credentials resolved as the
+    module doc says; ``endpoint_suffix`` (``core.chinacloudapi.cn``...) for sovereign clouds.
+
+    Example:
+        >>> fs = blob_filesystem("acct", {"anon": True})                     # doctest: +SKIP
+        >>> fs.find("public/data")                                          # doctest: +SKIP
+    """
+    return _filesystem(_resolve(account, options, suffix=endpoint_suffix))
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _translated(uri: str, access: _Access):
+    """Azure SDK, aiohttp and adlfs errors → :class:`UserErrorException` naming ``uri``."""
+    try:
+        yield
+    except MLTableError:
+        raise
+    except Exception as error:  # noqa: BLE001 — translated or re-raised below
+        translated = _translate(error, uri, access)
+        if translated is None:
+            raise
+        raise translated from None
+
+
+def _translate(error: Exception, uri: str, access: _Access) -> MLTableError | None:
+    from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
+
+    status = getattr(error, "status_code", None)
+    code = getattr(error, "error_code", None)
+    code = getattr(code, "value", code)  # the SDK's StorageErrorCode enum → 'AuthorizationFailure'
+    response = getattr(error, "response", None)
+    if code is None and response is not None:
+        code = response.headers.get("x-ms-error-code")
+    answer = " ".join(str(part) for part in (status, code) if part)
+    if isinstance(error, (FileNotFoundError, ResourceNotFoundError)) or status == 404:
+        hint = (" Reading anonymously: a private container looks missing too, so give credentials if it is not "
+                "public." if access.credential is None else "")
+        return UserErrorException(f"{NOT_FOUND_MESSAGE} '{uri}' does not exist in storage account "
+                                  f"'{access.account}'.{hint}", error_code=NOT_FOUND_CODE)
+    if isinstance(error, ClientAuthenticationError) or status in (401, 403):
+        why = f"Azure Storage answered {answer}" if answer else _first_line(error, access)
+        return UserErrorException(f"Access denied to '{uri}' ({why}) using {access.source}. Check that the "
+                                  f"credential is for account '{access.account}', has not expired and may read "
+                                  f"and list this container. {_CREDENTIAL_ORDER}", error_code=AUTH_CODE)
+    if isinstance(error, HttpResponseError):
+        return UserErrorException(f"Azure Storage refused the request for '{uri}' ({answer or 'no status'}): "
+                                  f"{_first_line(error, access)}")
+    if isinstance(error, (AzureError, OSError, asyncio.TimeoutError)) or type(error).__module__.startswith("aiohttp"):
+        return UserErrorException(f"Cannot reach Azure Storage at {access.url} for '{uri}': "
+                                  f"{_first_line(error, access)}. Check the account name, the network and "
+                                  "storage_options['blob_endpoint'].")
+    return None
+
+
+def _first_line(error: Exception, access: _Access) -> str:
+    text = str(getattr(error, "message", None) or error or type(error).__name__)
+    return redact(text.strip().splitlines()[0] if text.strip() else type(error).__name__, *access.secrets)[:300]
+
+
+# --- the store ----------------------------------------------------------------------------------
+
+
+class _ArrowHandler(FSSpecHandler):
+    """``PyFileSystem`` handler opening files through :class:`AzureStore` (our errors, our URIs)."""
+
+    def __init__(self, store: "AzureStore"):
+        super().__init__(store.fs)
+        self.store = store
+
+    def open_input_file(self, path):
+        return PythonFile(self.store.open_input(path), mode="r")
+
+    open_input_stream = open_input_file
+
+
+class AzureStore(FsspecStore):
+    """Azure Blob Storage paths through adlfs; one store per URI scheme, host form and credential."""
+
+    def __init__(self, fs: _BlobFileSystem, scheme: str, host: str | None):
+        super().__init__(fs, scheme)
+        self._host = host
+
+    @classmethod
+    def for_uri(cls, uri: str, storage_options: dict | None = None) -> "AzureStore":
+        location = parse_uri(uri)
+        access = _resolve(location.account, storage_options, blob_host=location.blob_host, shown=uri,
+                          custom_host=location.host is not None and location.blob_host is None)
+        key = (location.scheme, location.host, access.account, access.fingerprint)
+        with _CACHE_LOCK:
+            store = _STORES.get(key)
+        if store is None:
+            store = cls(_filesystem(access), location.scheme, location.host)
+            with _CACHE_LOCK:
+                store = _STORES.setdefault(key, store)
+        return store
+
+    def __repr__(self) -> str:
+        where = f"*@{self._host}" if self._host else f"* in account {self.fs.access.account}"
+        return f"AzureStore({self.protocol}://{where})"
+
+    @property
+    def access(self) -> _Access:
+        return self.fs.access
+
+    def path_of(self, uri: str) -> str:
+        return parse_uri(uri).path
+
+    def uri_of(self, path: str) -> str:
+        container, _, key = path.strip("/").partition("/")
+        authority = f"{container}@{self._host}" if self._host else container
+        return f"{self.protocol}://{authority}/{key}" if key else f"{self.protocol}://{authority}"
+
+    def kind(self, path: str) -> str | None:
+        path = path.strip("/")
+        with _translated(self.uri_of(path), self.access):
+            if "/" not in path:  # a container: listing needs only 'list' permission (a SAS may lack more)
+                return "directory" if sync(self.fs.loop, _container_exists, self.fs, path) else None
+            try:
+                info = self.fs.info(path)
+            except FileNotFoundError:
+                return None
+        return "directory" if info.get("type") == "directory" else "file"
+
+    def size(self, path: str) -> int:
+        with _translated(self.uri_of(path), self.access):
+            return int(self.fs.size(path) or 0)
+
+    def find(self, folder: str) -> list[tuple[str, int]]:
+        with _translated(self.uri_of(folder), self.access):
+            return super().find(folder)
+
+    def open_input(self, path: str):
+        with _translated(self.uri_of(path), self.access):
+            handle = self.fs.open(path, "rb")
+        handle.shown = self.uri_of(path)
+        return handle
+
+    def fetch(self, path: str) -> bytes:
+        """The whole blob in one GET; thread-safe (calls from many threads share fsspec's event loop)."""
+        with _translated(self.uri_of(path), self.access):
+            return self.fs.cat_file(path)
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        with _translated(self.uri_of(path), self.access):
+            self.fs.pipe_file(path, data)
+
+    @property
+    def arrow_filesystem(self):
+        from pyarrow.fs import PyFileSystem
+
+        return PyFileSystem(_ArrowHandler(self))
+
+    def delta_location(self, uri: str) -> tuple[str, dict]:
+        """The table URI and storage options for ``deltalake`` (delta-rs' object_store keys).
+
+        Example:
+            >>> store.delta_location("abfss://fs@acct.dfs.core.windows.net/t")   # doctest: +SKIP
+            ('az://fs/t', {'account_name': 'acct', 'endpoint': 'https://acct.blob.core.windows.net', ...})
+        """
+        access = self.access
+        options = {"account_name": access.account, "endpoint": access.url}
+        if access.url.startswith("http://"):
+            options["allow_http"] = "true"
+        credential = access.credential
+        if access.kind == "key":
+            options["account_key"] = credential.named_key.key
+        elif access.kind == "sas":
+            options["sas_token"] = credential.signature
+        elif access.kind == "token":
+            with _translated(uri, access):
+                options["bearer_token"] = sync(self.fs.loop, credential.get_token, _STORAGE_SCOPE).token
+        else:
+            options["skip_signature"] = "true"
+        return f"az://{parse_uri(uri).path}", options
+
+
+async def _container_exists(fs: _BlobFileSystem, container: str) -> bool:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        async with fs.service_client.get_container_client(container) as client:
+            async for _ in client.list_blobs(results_per_page=1):
+                break
+    except ResourceNotFoundError:
+        return False
+    return True
