@@ -16,8 +16,23 @@ from .types import DataType
 
 __version__ = "0.1.0"
 
+# Remote-storage names, imported on first use so that ``import mltable_lite`` stays light.
+_LAZY = {
+    "register_datastore": "storage.datastores", "unregister_datastore": "storage.datastores",
+    "clear_datastore_cache": "storage.datastores", "set_default_credential": "storage.arm",
+    "AzureMachineLearningFileSystem": "storage.azureml_fs",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'mltable_lite' has no attribute {name!r}")
+
 __all__ = [
     "DataType", "ExecutionError", "MLTable", "MLTableError", "MLTableFileEncoding", "MLTableHeaders",
     "StreamInfo", "UserErrorException", "from_delimited_files", "from_delta_lake", "from_json_lines_files",
-    "from_parquet_files", "from_paths", "load",
+    "from_parquet_files", "from_paths", "load", *_LAZY,
 ]

@@ -19,6 +19,10 @@ MLTABLE_FILE = "MLTable"
 def load_table(uri: str, storage_options: dict | None = None) -> MLTable:
     if not isinstance(uri, str):
         raise UserErrorException(f"load() needs the path or URI of a folder that holds an MLTable file, not {uri!r}")
+    if uri[:8].lower() == "azureml:":
+        from .storage.azureml import resolve_load_uri
+
+        uri = resolve_load_uri(uri, storage_options)  # a data asset → its storage folder
     if not uri:
         raise UserErrorException("Not able to find MLTable file from the MLTable folder ''. load() takes the folder "
                                  "that holds a file named 'MLTable'.")

@@ -93,7 +93,7 @@ def prefetched(files: Sequence[FileRef], only: set[int] | None = None) -> list[F
     """
     small = [index for index, file in enumerate(files)
              if (only is None or index in only) and file.store.remote and hasattr(file.store, "fetch")
-             and file.size <= SMALL_FILE]
+             and 0 <= file.size <= SMALL_FILE]  # -1: a server that gave no size
     if len(small) < 2:
         return list(files)
     window = _Window([files[index] for index in small])
@@ -175,6 +175,8 @@ class _PrefetchedStore(Store):
 
     def fetch(self, path: str) -> bytes:
         return self._window.take(self._order)
+
+    open_random_access = open_input  # the bytes are here: parquet needs no ranged reads
 
     def __getattr__(self, name):
         return getattr(self._inner, name)

@@ -9,6 +9,8 @@ Example:
     'GET https://acct.blob.core.windows.net/c/x.csv?sv=2024-01-01&sig=REDACTED failed'
     >>> redact("AccountName=acct;AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net")
     'AccountName=acct;AccountKey=REDACTED;EndpointSuffix=core.windows.net'
+    >>> redact("https://ann:hunter22@host:8080/x.csv")
+    'https://ann:REDACTED@host:8080/x.csv'
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ SECRET_OPTION_KEYS = frozenset({"account_key", "sas_token", "connection_string",
                                 "password", "credential", "token", "key", "secret", "sig"})
 
 _PATTERNS = [
+    # user:password@ in a URL's authority.
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/\s:@'\"]+:)[^/\s@'\"]+@"), r"\g<1>" + MASK + "@"),
     # key=value inside URLs and connection strings; stops at the next separator.
     (re.compile(r"(?i)(\b(?:sig|signature|access_token|client_secret|password|api-key|apikey)=)[^&;\s'\"<>]+"),
      r"\g<1>" + MASK),

@@ -21,6 +21,8 @@ _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 
 def scheme_of(uri: str) -> str:
     """``'file'`` for local paths, else the URI scheme in lower case (``'https'``, ``'abfss'``)."""
+    if uri[:8].lower() == "azureml:":  # also the data-asset form azureml:<name>:<version>
+        return "azureml"
     match = _SCHEME.match(uri)
     if match is None or _WINDOWS_DRIVE.match(uri):
         return "file"
