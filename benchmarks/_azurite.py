@@ -1,0 +1,111 @@
+"""A throw-away Azurite blob server on 127.0.0.1, holding the small CSV files of the Azure workloads.
+
+Azurite (the Azure Storage emulator) is installed by ``tests/azurite/package.json``. The server
+listens on a free port chosen by the OS, stores its blobs in a temporary folder, and is stopped
+(and the folder deleted) when the ``with`` block ends. Optionally the readers reach it through
+``_latency_proxy.py``, which delays every request to emulate a network round trip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Iterator
+
+REPO = Path(__file__).resolve().parent.parent
+AZURITE_BLOB = REPO / "tests" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
+ACCOUNT = "devstoreaccount1"
+# Azurite's documented, public development key: not a secret.
+ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+CONTAINER = "bench"
+FOLDER = "small"
+URI = f"wasbs://{CONTAINER}@{ACCOUNT}.blob.core.windows.net/{FOLDER}"
+_LISTENING = re.compile(r"successfully listens on http://127\.0\.0\.1:(\d+)")
+_PROXY_LISTENING = re.compile(r"listening on (\d+)")
+
+
+def connection_string(port: int) -> str:
+    return (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+            f"BlobEndpoint=http://127.0.0.1:{port}/{ACCOUNT};")
+
+
+def unavailable() -> str | None:
+    """Why the Azure workload cannot run here, or None."""
+    if not AZURITE_BLOB.exists():
+        return f"Azurite is not installed ({AZURITE_BLOB.relative_to(REPO)}; `npm ci` in tests/azurite)"
+    if shutil.which("node") is None:
+        return "node is not installed (Azurite needs it)"
+    try:
+        import azure.storage.blob  # noqa: F401
+    except ImportError:
+        return "azure-storage-blob is not installed (needed to upload the files)"
+    return None
+
+
+@contextlib.contextmanager
+def azurite_with_files(local_folder: Path, latency_ms: float = 0, startup_timeout: float = 60) -> Iterator[str]:
+    """Start Azurite, upload every file of ``local_folder`` under ``bench/small/``; yield the
+    connection string the readers use (through a latency proxy when ``latency_ms`` > 0)."""
+    location = Path(tempfile.mkdtemp(prefix="bench-azurite-"))
+    log = (location / "azurite.log").open("w+")
+    proxy_log = (location / "proxy.log").open("w+")
+    processes = [subprocess.Popen(
+        [str(AZURITE_BLOB), "--blobHost", "127.0.0.1", "--blobPort", "0", "--location", str(location / "blobs"),
+         "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose"],
+        stdout=log, stderr=subprocess.STDOUT)]
+    try:
+        port = _wait_for_port(log, processes[0], _LISTENING, "Azurite", startup_timeout)
+        _upload(local_folder, connection_string(port))
+        if latency_ms > 0:
+            processes.append(subprocess.Popen(
+                [sys.executable, str(Path(__file__).with_name("_latency_proxy.py")), "--target-port", str(port),
+                 "--delay-ms", str(latency_ms)], stdout=proxy_log, stderr=subprocess.STDOUT))
+            port = _wait_for_port(proxy_log, processes[1], _PROXY_LISTENING, "the latency proxy", startup_timeout)
+        yield connection_string(port)
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        log.close()
+        proxy_log.close()
+        shutil.rmtree(location, ignore_errors=True)
+
+
+def _wait_for_port(log, server: subprocess.Popen, pattern: re.Pattern, name: str, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        log.seek(0)
+        found = pattern.search(log.read())
+        if found:
+            return int(found.group(1))
+        if server.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"{name} exited with status {server.returncode}: {log.read().strip()[-500:]}")
+        time.sleep(0.05)
+    raise RuntimeError(f"{name} did not start listening within {timeout:.0f}s")
+
+
+def _upload(local_folder: Path, connection: str) -> None:
+    from azure.storage.blob import BlobServiceClient
+
+    service = BlobServiceClient.from_connection_string(connection)
+    container = service.get_container_client(CONTAINER)
+    container.create_container()
+    files = sorted(path for path in local_folder.iterdir() if path.is_file())
+
+    def upload(path: Path) -> None:
+        container.upload_blob(f"{FOLDER}/{path.name}", path.read_bytes(), overwrite=True)
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(upload, files))

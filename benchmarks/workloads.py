@@ -1,0 +1,394 @@
+"""What is measured: each workload, its contestants' exact code, the expected result, and the targets.
+
+Contestants are the columns of the results tables:
+
+* ``mltable_lite`` -- this package, written the drop-in way (``import mltable_lite as mltable``).
+* ``pyarrow`` -- raw PyArrow to pandas: the practical limit, and the baseline of every ratio.
+* ``pandas`` -- a ``pd.read_*`` + ``pd.concat`` loop over the files, as Azure ML's docs show users.
+* ``polars`` and ``duckdb`` -- other fast engines, converting their result to pandas.
+* ``mltable`` -- Microsoft's ``mltable`` (set ``MLTABLE_REFERENCE_PYTHON`` to an interpreter that
+  has it); it needs its own virtualenv, so it runs only in the whole-process workloads.
+
+Every contestant is asked for the same typed frame where its API allows (``ts`` parsed as a
+timestamp: ``parse_dates`` for pandas, ``try_parse_dates`` for polars), and must return exactly
+the expected number of rows and columns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import math
+import os
+from dataclasses import dataclass, field, replace
+from typing import Callable, ContextManager
+
+from _data import COLUMNS, Data
+from _timing import Contestant, Expected
+
+SAMPLE_PROBABILITY = 0.01
+SAMPLE_SEED = 7
+KEPT_COLUMNS = ["id", "score"]
+AZURITE_ENV = "BENCH_AZURITE_CONNECTION_STRING"
+AZURE_LATENCY_MS = 10.0   # the azurite_latency workload: a same-region round trip, roughly
+
+# Column order and headings of the results tables.
+CONTESTANTS = {
+    "mltable_lite": "mltable_lite",
+    "pyarrow": "pyarrow",
+    "pandas": "pandas loop",
+    "polars": "polars",
+    "duckdb": "duckdb",
+    "mltable": "mltable (reference)",
+}
+
+
+@dataclass
+class Workload:
+    name: str
+    title: str
+    whole_process: bool
+    data_sets: frozenset[str]
+    expected: Expected
+    contestants: list[Contestant]
+    absent: dict[str, str] = field(default_factory=dict)    # contestant -> why it has no code here
+    context: Callable[[], ContextManager] = contextlib.nullcontext   # e.g. a running Azurite
+    unavailable: Callable[[], str | None] = lambda: None    # why the whole workload cannot run
+
+
+@dataclass(frozen=True)
+class Target:
+    """``mltable_lite ÷ peer`` (median time, or median peak RSS) must be ≤ ``limit`` (``<`` if strict)."""
+
+    workload: str
+    peer: str
+    limit: float
+    label: str
+    metric: str = "time"      # "time" (wall; whole process: to exit), "ready" (spawn to DataFrame), "memory"
+    strict: bool = False
+
+    def met(self, ratio: float) -> bool:
+        return ratio < self.limit if self.strict else ratio <= self.limit
+
+
+TARGETS = [
+    Target("csv", "pyarrow", 1.10, "CSV folder → pandas ≤ 1.1× raw pyarrow"),
+    Target("csv", "polars", 1.0, "CSV folder → pandas faster than polars", strict=True),
+    Target("csv", "duckdb", 1.0, "CSV folder → pandas faster than duckdb", strict=True),
+    Target("parquet", "pyarrow", 1.10, "Parquet folder → pandas ≤ 1.1× raw pyarrow"),
+    Target("process_csv", "pyarrow", 1.10, "Peak memory, CSV folder ≤ 1.1× raw pyarrow's", metric="memory"),
+    Target("process_parquet", "pyarrow", 1.10, "Peak memory, parquet folder ≤ 1.1× raw pyarrow's",
+           metric="memory"),
+    Target("process_jsonl", "pyarrow", 1.10, "Peak memory, JSON lines folder ≤ 1.1× raw pyarrow's",
+           metric="memory"),
+    Target("process_delta", "pyarrow", 1.10, "Peak memory, Delta table ≤ 1.1× raw pyarrow's", metric="memory"),
+    Target("fresh_tiny_csv", "pyarrow", 1.30, "Fresh process, 5-row CSV ≤ 1.3× the import floor"),
+    # Spawn to DataFrame: offline, the reference stalls ~3 s at exit flushing its telemetry, which
+    # says nothing about reading data. The rows "to exit" show what a whole script pays here.
+    Target("process_csv", "mltable", 0.20, "≥ 5× faster than mltable, CSV folder (whole process, to DataFrame)",
+           metric="ready"),
+    Target("process_parquet", "mltable", 0.20,
+           "≥ 5× faster than mltable, parquet folder (whole process, to DataFrame)", metric="ready"),
+    Target("process_csv", "mltable", 0.20,
+           "≥ 5× faster than mltable, CSV folder (whole process, to exit: counts its offline telemetry stall)"),
+    Target("process_parquet", "mltable", 0.20,
+           "≥ 5× faster than mltable, parquet folder (whole process, to exit: counts its offline telemetry stall)"),
+    Target("azurite", "pandas", 0.25, "Azurite, small files ≥ 4× faster than the sequential adlfs loop"),
+    Target("azurite_latency", "pandas", 0.25,
+           "Azurite + emulated round trip, small files ≥ 4× faster than the sequential adlfs loop"),
+]
+
+
+# --- contestants ----------------------------------------------------------------------------------
+
+
+def _mltable_lite(call: str, **extra) -> Contestant:
+    return Contestant("mltable_lite", f"df = mltable.{call}.to_pandas_dataframe()",
+                      "import mltable_lite as mltable", **extra)
+
+
+def _reference(call: str, python: str | None) -> Contestant:
+    """The same program as :func:`_mltable_lite` with ``import mltable``, in the reference virtualenv."""
+    return Contestant("mltable", f"df = mltable.{call}.to_pandas_dataframe()", "import mltable",
+                      python=python, in_process=False)
+
+
+def _pyarrow(run: str, setup: str = "import pyarrow.dataset as ds") -> Contestant:
+    return Contestant("pyarrow", run, setup)
+
+
+def _pandas_loop(files: str, read: str, after: str = "") -> Contestant:
+    """``pd.concat`` of ``read`` (a call on ``f``) over the sorted files matching ``files``."""
+    run = f"df = pd.concat([{read} for f in sorted(glob.glob({files!r}))], ignore_index=True)"
+    return Contestant("pandas", run + (f"\n{after}" if after else ""), "import glob\nimport pandas as pd",
+                      requires=("pandas",))
+
+
+def _polars(run: str) -> Contestant:
+    return Contestant("polars", run, "import polars as pl", requires=("polars",))
+
+
+def _duckdb(sql: str, setup: str = "") -> Contestant:
+    return Contestant("duckdb", f"df = duckdb.sql({sql!r}).df()", "import duckdb" + (f"\n{setup}" if setup else ""),
+                      requires=("duckdb",))
+
+
+def _folder_contestants(kind: str, data: Data, reference_python: str | None) -> list[Contestant]:
+    """Whole-folder reads to pandas, for ``kind`` in csv, parquet, jsonl, delta."""
+    if kind == "csv":
+        folder = str(data.csv_dir)
+        return [
+            _mltable_lite(f"from_delimited_files([{{'folder': {folder!r}}}])"),
+            _pyarrow(f"df = ds.dataset({folder!r}, format='csv').to_table().to_pandas()"),
+            _pandas_loop(f"{folder}/*.csv", "pd.read_csv(f, parse_dates=['ts'])"),
+            _polars(f"df = pl.scan_csv({folder + '/*.csv'!r}, try_parse_dates=True).collect().to_pandas()"),
+            _duckdb(f"select * from read_csv_auto('{folder}/*.csv')"),
+            _reference(f"from_delimited_files([{{'folder': {folder!r}}}])", reference_python),
+        ]
+    if kind == "parquet":
+        folder = str(data.parquet_dir)
+        return [
+            _mltable_lite(f"from_parquet_files([{{'folder': {folder!r}}}])"),
+            _pyarrow(f"df = ds.dataset({folder!r}, format='parquet').to_table().to_pandas()"),
+            _pandas_loop(f"{folder}/*.parquet", "pd.read_parquet(f)"),
+            _polars(f"df = pl.scan_parquet({folder + '/*.parquet'!r}).collect().to_pandas()"),
+            _duckdb(f"select * from read_parquet('{folder}/*.parquet')"),
+            _reference(f"from_parquet_files([{{'folder': {folder!r}}}])", reference_python),
+        ]
+    if kind == "jsonl":
+        folder = str(data.jsonl_dir)
+        return [
+            _mltable_lite(f"from_json_lines_files([{{'folder': {folder!r}}}])"),
+            # pyarrow.dataset's JSON format hangs on 3+ files here (pyarrow 26, 2 cores): one
+            # multi-threaded pyarrow.json.read_json per file instead.
+            _pyarrow(f"df = pa.concat_tables([pj.read_json(f) for f in sorted(glob.glob({folder + '/*.jsonl'!r}))])"
+                     ".to_pandas()", "import glob\nimport pyarrow as pa\nimport pyarrow.json as pj"),
+            _pandas_loop(f"{folder}/*.jsonl", "pd.read_json(f, lines=True)"),
+            _polars(f"df = pl.scan_ndjson({folder + '/*.jsonl'!r}).collect().to_pandas()"),
+            _duckdb(f"select * from read_json_auto('{folder}/*.jsonl')"),
+            _reference(f"from_json_lines_files([{{'folder': {folder!r}}}])", reference_python),
+        ]
+    if kind == "delta":
+        folder = str(data.delta_dir)
+        return [
+            _mltable_lite(f"from_delta_lake({folder!r})"),
+            _pyarrow(f"df = DeltaTable({folder!r}).to_pyarrow_table().to_pandas()",
+                     "from deltalake import DeltaTable"),
+            _polars(f"df = pl.read_delta({folder!r}).to_pandas()"),
+            Contestant("duckdb", f"df = duckdb.sql(\"select * from delta_scan('{folder}')\").df()",
+                       "import duckdb\nduckdb.sql('LOAD delta')", requires=("duckdb",)),
+            _reference(f"from_delta_lake({folder!r})", reference_python),
+        ]
+    raise ValueError(kind)
+
+
+def _duckdb_extension_missing(name: str) -> Callable[[], str | None]:
+    def check() -> str | None:
+        try:
+            import duckdb
+        except ImportError:
+            return None      # reported as "not installed"
+        try:
+            duckdb.connect().sql(f"LOAD {name}")
+        except Exception:    # noqa: BLE001 - any failure means the extension cannot be used here
+            return f"duckdb's `{name}` extension is not installed (duckdb downloads it on first use)"
+        return None
+    return check
+
+
+def _with_availability(contestants: list[Contestant], name: str, reason: Callable[[], str | None]) -> list[Contestant]:
+    return [replace(c, unavailable=reason) if c.name == name else c for c in contestants]
+
+
+def _without(contestants: list[Contestant], *names: str) -> list[Contestant]:
+    return [c for c in contestants if c.name not in names]
+
+
+# --- workloads ------------------------------------------------------------------------------------
+
+
+def build(data: Data, reference_python: str | None, azure_latency_ms: float = AZURE_LATENCY_MS) -> dict[str, Workload]:
+    """Every workload, in the order they run, with paths and sizes from ``data``."""
+    rows = data.rows
+    full = Expected(rows, len(COLUMNS))
+    one_percent = rows // 100
+    csv_folder, parquet_folder = str(data.csv_dir), str(data.parquet_dir)
+    csv_glob, parquet_glob = f"{csv_folder}/*.csv", f"{parquet_folder}/*.parquet"
+    reference_note = ("set MLTABLE_REFERENCE_PYTHON to measure it" if not reference_python
+                      else "runs only as a whole process (own virtualenv): see the whole-process table")
+    no_reference = {"mltable": reference_note}
+
+    def folder_workload(kind: str, title: str, data_set: str, whole_process: bool) -> Workload:
+        contestants = _folder_contestants(kind, data, reference_python)
+        absent = {} if whole_process else dict(no_reference)
+        if kind == "delta":
+            absent["pandas"] = "pandas has no Delta reader (deltalake's own to_pandas() is the pyarrow column)"
+            contestants = _with_availability(contestants, "duckdb", _duckdb_extension_missing("delta"))
+        if not whole_process:
+            contestants = _without(contestants, "mltable")
+        elif not reference_python:
+            contestants = _without(contestants, "mltable")
+            absent.update(no_reference)
+        return Workload(kind if not whole_process else f"process_{kind}", title, whole_process,
+                        frozenset({data_set}), full, contestants, absent)
+
+    workloads = [
+        folder_workload("csv", "CSV folder → pandas", "main", False),
+        folder_workload("parquet", "Parquet folder → pandas", "main", False),
+        folder_workload("jsonl", "JSON lines folder → pandas", "main", False),
+        folder_workload("delta", "Delta table (latest of 5 versions) → pandas", "delta", False),
+        Workload("take20_csv", "CSV folder, first 20 rows", False, frozenset({"main"}), Expected(20, len(COLUMNS)), [
+            _mltable_lite(f"from_delimited_files([{{'folder': {csv_folder!r}}}]).take(20)"),
+            _pyarrow(f"df = ds.dataset({csv_folder!r}, format='csv').head(20).to_pandas()"),
+            Contestant("pandas", f"df = pd.read_csv(sorted(glob.glob({csv_glob!r}))[0], nrows=20, parse_dates=['ts'])",
+                       "import glob\nimport pandas as pd"),
+            _polars(f"df = pl.scan_csv({csv_glob!r}, try_parse_dates=True).head(20).collect().to_pandas()"),
+            _duckdb(f"select * from read_csv_auto('{csv_glob}') limit 20"),
+        ], dict(no_reference)),
+        Workload("filter_parquet", f"Parquet folder, 1% filter `id < {one_percent}`", False, frozenset({"main"}),
+                 Expected(one_percent, len(COLUMNS)), [
+            _mltable_lite(f"from_parquet_files([{{'folder': {parquet_folder!r}}}]).filter('id < {one_percent}')"),
+            _pyarrow(f"df = ds.dataset({parquet_folder!r}, format='parquet')"
+                     f".to_table(filter=ds.field('id') < {one_percent}).to_pandas()"),
+            _pandas_loop(parquet_glob, f"pd.read_parquet(f, filters=[('id', '<', {one_percent})])"),
+            _polars(f"df = pl.scan_parquet({parquet_glob!r}).filter(pl.col('id') < {one_percent}).collect().to_pandas()"),
+            _duckdb(f"select * from read_parquet('{parquet_glob}') where id < {one_percent}"),
+        ], dict(no_reference)),
+        Workload("filter_csv", f"CSV folder, 1% filter `id < {one_percent}`", False, frozenset({"main"}),
+                 Expected(one_percent, len(COLUMNS)), [
+            _mltable_lite(f"from_delimited_files([{{'folder': {csv_folder!r}}}]).filter('id < {one_percent}')"),
+            _pyarrow(f"df = ds.dataset({csv_folder!r}, format='csv')"
+                     f".to_table(filter=ds.field('id') < {one_percent}).to_pandas()"),
+            _pandas_loop(csv_glob, "pd.read_csv(f, parse_dates=['ts'])",
+                         after=f"df = df[df['id'] < {one_percent}]"),
+            _polars(f"df = pl.scan_csv({csv_glob!r}, try_parse_dates=True).filter(pl.col('id') < {one_percent})"
+                    ".collect().to_pandas()"),
+            _duckdb(f"select * from read_csv_auto('{csv_glob}') where id < {one_percent}"),
+        ], dict(no_reference)),
+        Workload("keep_columns_parquet", "Parquet folder, 2 of 6 columns (`id`, `score`)", False,
+                 frozenset({"main"}), Expected(rows, len(KEPT_COLUMNS)), [
+            _mltable_lite(f"from_parquet_files([{{'folder': {parquet_folder!r}}}]).keep_columns({KEPT_COLUMNS!r})"),
+            _pyarrow(f"df = ds.dataset({parquet_folder!r}, format='parquet').to_table(columns={KEPT_COLUMNS!r})"
+                     ".to_pandas()"),
+            _pandas_loop(parquet_glob, f"pd.read_parquet(f, columns={KEPT_COLUMNS!r})"),
+            _polars(f"df = pl.scan_parquet({parquet_glob!r}).select({KEPT_COLUMNS!r}).collect().to_pandas()"),
+            _duckdb(f"select {', '.join(KEPT_COLUMNS)} from read_parquet('{parquet_glob}')"),
+        ], dict(no_reference)),
+        Workload("sample_parquet", f"Parquet folder, 1% random sample (seed {SAMPLE_SEED})", False,
+                 frozenset({"main"}), _sample_expected(rows), [
+            _mltable_lite(f"from_parquet_files([{{'folder': {parquet_folder!r}}}])"
+                          f".take_random_sample({SAMPLE_PROBABILITY}, seed={SAMPLE_SEED})"),
+            _pyarrow(f"table = ds.dataset({parquet_folder!r}, format='parquet').to_table()\n"
+                     f"keep = np.random.default_rng({SAMPLE_SEED}).random(table.num_rows) < {SAMPLE_PROBABILITY}\n"
+                     "df = table.filter(keep).to_pandas()", "import numpy as np\nimport pyarrow.dataset as ds"),
+            _pandas_loop(parquet_glob, "pd.read_parquet(f)",
+                         after=f"df = df.sample(frac={SAMPLE_PROBABILITY}, random_state={SAMPLE_SEED})"),
+            _polars(f"df = pl.scan_parquet({parquet_glob!r}).collect()"
+                    f".sample(fraction={SAMPLE_PROBABILITY}, seed={SAMPLE_SEED}).to_pandas()"),
+            _duckdb(f"select * from read_parquet('{parquet_glob}') "
+                    f"using sample {SAMPLE_PROBABILITY * 100:g}% (bernoulli, {SAMPLE_SEED})"),
+        ], dict(no_reference)),
+        _small_files_workload(data, no_reference),
+        _azurite_workload(data, no_reference),
+        _azurite_workload(data, no_reference, azure_latency_ms),
+        folder_workload("csv", "CSV folder → pandas", "main", True),
+        folder_workload("parquet", "Parquet folder → pandas", "main", True),
+        folder_workload("jsonl", "JSON lines folder → pandas", "main", True),
+        folder_workload("delta", "Delta table → pandas", "delta", True),
+        _fresh_tiny_workload(data, reference_python, reference_note),
+    ]
+    return {workload.name: workload for workload in workloads}
+
+
+def _sample_expected(rows: int) -> Expected:
+    """About ``p × rows`` rows: within 6 standard deviations of a Bernoulli sample's count."""
+    mean = rows * SAMPLE_PROBABILITY
+    spread = math.ceil(6 * math.sqrt(rows * SAMPLE_PROBABILITY * (1 - SAMPLE_PROBABILITY))) + 1
+    return Expected(round(mean), len(COLUMNS), tolerance=spread)
+
+
+def _small_files_workload(data: Data, no_reference: dict[str, str]) -> Workload:
+    folder = str(data.small_dir)
+    pattern = f"{folder}/*.csv"
+    return Workload(
+        "small_files", f"{data.sizes.small_files:_} small CSV files (local) → pandas", False, frozenset({"small"}),
+        Expected(data.small_rows, len(COLUMNS)), [
+            _mltable_lite(f"from_delimited_files([{{'folder': {folder!r}}}])"),
+            _pyarrow(f"df = ds.dataset({folder!r}, format='csv').to_table().to_pandas()"),
+            _pandas_loop(pattern, "pd.read_csv(f, parse_dates=['ts'])"),
+            _polars(f"df = pl.scan_csv({pattern!r}, try_parse_dates=True).collect().to_pandas()"),
+            _duckdb(f"select * from read_csv_auto('{pattern}')"),
+        ], dict(no_reference))
+
+
+def _azurite_workload(data: Data, no_reference: dict[str, str], latency_ms: float = 0) -> Workload:
+    """mltable_lite's ``wasbs://`` store against adlfs, on a local Azurite server (behind a proxy
+    that delays each request by ``latency_ms``, if given)."""
+    import _azurite
+
+    connect = f"import os\nCONNECTION_STRING = os.environ[{AZURITE_ENV!r}]"
+    container_folder = f"{_azurite.CONTAINER}/{_azurite.FOLDER}"
+
+    def store_missing() -> str | None:
+        if importlib.util.find_spec("mltable_lite.storage.azure") is None:
+            return "skipped: mltable_lite's wasbs:// store (mltable_lite/storage/azure.py) does not exist yet"
+        return None
+
+    @contextlib.contextmanager
+    def running_azurite():
+        with _azurite.azurite_with_files(data.azure_dir, latency_ms) as connection:
+            os.environ[AZURITE_ENV] = connection
+            try:
+                yield
+            finally:
+                os.environ.pop(AZURITE_ENV, None)
+
+    # One client per contestant, made untimed in setup and reused by every run, with no listings
+    # cache: like mltable_lite, which keeps one filesystem per credential and lists afresh each read.
+    adlfs_setup = (f"import adlfs\n{connect}\n"
+                   "fs = adlfs.AzureBlobFileSystem(connection_string=CONNECTION_STRING, use_listings_cache=False)")
+    contestants = [
+        Contestant("mltable_lite",
+                   f"df = mltable.from_delimited_files([{{'folder': {_azurite.URI!r}}}],\n"
+                   "    storage_options={'connection_string': CONNECTION_STRING}).to_pandas_dataframe()",
+                   f"import mltable_lite as mltable\n{connect}", unavailable=store_missing),
+        # The practical limit: every blob fetched at once (adlfs's concurrent cat), parsed by pyarrow.
+        Contestant("pyarrow",
+                   f"blobs = fs.cat(fs.find({container_folder!r}))\n"
+                   "df = pa.concat_tables([csv.read_csv(pa.py_buffer(blobs[path])) for path in sorted(blobs)])"
+                   ".to_pandas()",
+                   f"import pyarrow as pa\nimport pyarrow.csv as csv\n{adlfs_setup}", requires=("adlfs",)),
+        # The sequential loop users write with adlfs (the baseline of the Azure target).
+        Contestant("pandas",
+                   f"frames = []\nfor path in fs.find({container_folder!r}):\n"
+                   "    with fs.open(path) as f:\n        frames.append(pd.read_csv(f, parse_dates=['ts']))\n"
+                   "df = pd.concat(frames, ignore_index=True)",
+                   f"import pandas as pd\n{adlfs_setup}", requires=("adlfs",)),
+    ]
+    absent = {**no_reference,
+              "polars": "not measured: needs its own object-store configuration for Azurite",
+              "duckdb": "not measured: needs the azure extension (downloaded on first use)"}
+    name, title = "azurite", f"{data.sizes.azure_files} small CSV files on Azurite (wasbs://) → pandas"
+    if latency_ms:
+        name, title = "azurite_latency", f"{title}, {latency_ms:g} ms added per request"
+    return Workload(name, title, False, frozenset({"azure"}), Expected(data.azure_rows, len(COLUMNS)), contestants,
+                    absent, context=running_azurite, unavailable=_azurite.unavailable)
+
+
+def _fresh_tiny_workload(data: Data, reference_python: str | None, reference_note: str) -> Workload:
+    tiny = str(data.tiny_csv)
+    contestants = [
+        _mltable_lite(f"from_delimited_files([{{'file': {tiny!r}}}])"),
+        # The floor: importing pyarrow and pandas, and pyarrow's own CSV reader.
+        Contestant("pyarrow", f"df = c.read_csv({tiny!r}).to_pandas()", "import pyarrow, pandas, pyarrow.csv as c"),
+        Contestant("pandas", f"df = pd.read_csv({tiny!r}, parse_dates=['ts'])", "import pandas as pd"),
+        _polars(f"df = pl.read_csv({tiny!r}, try_parse_dates=True).to_pandas()"),
+        _duckdb(f"select * from read_csv_auto('{tiny}')"),
+    ]
+    absent = {}
+    if reference_python:
+        contestants.append(_reference(f"from_delimited_files([{{'file': {tiny!r}}}])", reference_python))
+    else:
+        absent["mltable"] = reference_note
+    return Workload("fresh_tiny_csv", "Fresh process, 5-row CSV (import + read)", True, frozenset({"tiny"}),
+                    Expected(5, len(COLUMNS)), contestants, absent)
