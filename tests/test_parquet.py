@@ -245,9 +245,11 @@ def test_partitions_are_row_groups(grouped):
     assert parquet_partitions(grouped) == [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0)]
 
 
-def test_one_table_per_row_group(grouped):
+def test_first_row_group_alone_then_the_rest_of_the_file_in_one_read(grouped):
+    """take(n) usually stops after the first row group; a full read decodes the rest at once."""
     tables = list(read_parquet(grouped, ReadParquet()))
-    assert [(i, t.num_rows) for i, t in tables] == [(0, 3), (0, 3), (0, 3), (0, 1), (1, 2)]
+    assert [(i, t.num_rows) for i, t in tables] == [(0, 3), (0, 7), (1, 2)]
+    assert [value for _, t in tables for value in t.column("id").to_pylist()] == [*range(10), 100, 101]
 
 
 def test_row_groups_selection(grouped):
