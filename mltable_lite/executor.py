@@ -106,12 +106,8 @@ def _read(files: list[FileRef], plan: Plan, read_plan) -> Iterator[tuple[int, pa
     step = plan.reader
     read = reader_for(step)
     selected = _selected_partitions(plan, files)
-    remote = any(file.store.remote for file in files)
     if selected is None and read_plan.keep_files is None and not read_plan.row_group_filters:
-        if remote:
-            from .storage.remote import prefetched
-
-            files = prefetched(files)
+        files = _prefetched(files)
         source = read(files, step, read_plan.columns)
     else:
         if selected is None:
@@ -127,15 +123,21 @@ def _read(files: list[FileRef], plan: Plan, read_plan) -> Iterator[tuple[int, pa
         by_file: dict[int, list] = {index: [] for index in sorted(considered)} if isinstance(step, ReadParquet) else {}
         for file_index, part in selected:
             by_file.setdefault(file_index, []).append(part)
-        if remote:
-            from .storage.remote import prefetched
-
-            files = prefetched(files, only=set(by_file))
+        files = _prefetched(files, only=set(by_file))
         source = _read_selected(read, files, step, by_file, read_plan.columns)
     for index, table in source:
         if step.include_path_column:
             table = _with_path_column(table, step.path_column, files[index].display)
         yield index, table
+
+
+def _prefetched(files: list[FileRef], only: set[int] | None = None) -> list[FileRef]:
+    """Small remote files fetched ahead of the reader, many at once (local reads are untouched)."""
+    if not any(file.store.remote for file in files):
+        return files
+    from .storage.remote import prefetched
+
+    return prefetched(files, only)
 
 
 # --- partitions ---------------------------------------------------------------------------------

@@ -103,11 +103,7 @@ class AzureMLStore(Store):
         return self.inner.open_input(path)
 
     def fetch(self, path: str) -> bytes:
-        fetch = getattr(self.inner, "fetch", None)
-        if fetch is not None:
-            return fetch(path)
-        with self.inner.open_input(path) as handle:
-            return handle.read()
+        return self.inner.fetch(path)
 
     def write_bytes(self, path: str, data: bytes) -> None:
         self.inner.write_bytes(path, data)

@@ -92,7 +92,7 @@ def prefetched(files: Sequence[FileRef], only: set[int] | None = None) -> list[F
     and lists with fewer than two small remote files, come back unchanged.
     """
     small = [index for index, file in enumerate(files)
-             if (only is None or index in only) and file.store.remote and hasattr(file.store, "fetch")
+             if (only is None or index in only) and file.store.remote
              and 0 <= file.size <= SMALL_FILE]  # -1: a server that gave no size
     if len(small) < 2:
         return list(files)
@@ -162,8 +162,8 @@ class _Window:
             pool.shutdown(wait=False, cancel_futures=True)
 
 
-class _PrefetchedStore(Store):
-    """One file's store, answering ``open_input`` from the window; everything else delegates."""
+class _PrefetchedStore:
+    """One file's store, answering reads from the window; everything else is the inner store's."""
 
     def __init__(self, inner: Store, window: _Window, order: int):
         self._inner = inner
@@ -178,25 +178,10 @@ class _PrefetchedStore(Store):
 
     open_random_access = open_input  # the bytes are here: parquet needs no ranged reads
 
-    def __getattr__(self, name):
-        return getattr(self._inner, name)
-
-    def path_of(self, uri):
-        return self._inner.path_of(uri)
-
-    def uri_of(self, path):
-        return self._inner.uri_of(path)
-
-    def kind(self, path):
-        return self._inner.kind(path)
-
-    def size(self, path):
-        return self._inner.size(path)
-
-    def find(self, folder):
-        return self._inner.find(folder)
-
     @property
     def arrow_filesystem(self):
         # Readers that prefer a native filesystem fall back to open_input, which has the bytes.
         raise NotImplementedError
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
