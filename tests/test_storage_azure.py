@@ -149,6 +149,49 @@ def test_fetch_is_thread_safe(remote, local):
     assert fetched == [(local / "small" / path.rsplit("/", 1)[1]).read_bytes() for path in paths]
 
 
+
+def test_listing_follows_continuation_markers(remote):
+    from fsspec.asyn import sync
+
+    from mltable_lite.storage.azure_rest import list_blobs
+
+    store = open_store(f"{WASBS}/small", conn(remote))
+    paged = sync(store.fs.loop, list_blobs, store.fs, "data", "small/", page_size=7)
+    assert len(paged) == SMALL_FILES and paged == store.find("data/small")
+    assert paged[0][0] == "data/small/f0000.csv"
+    assert all(size > 1500 for _, size in paged)
+
+
+def test_awkward_blob_names_and_folder_markers(remote):
+    names = ["odd/a b.csv", "odd/ü+%41.csv", "odd/nested/x&y=1.csv", "odd/~tilde.csv"]
+    for index, name in enumerate(names):
+        remote.upload_bytes(ACCOUNT, "data", name, f"n\n{index}\n".encode())
+    # Folder markers: an empty blob named like a folder, and an ADLS Gen2 directory blob.
+    remote.upload_bytes(ACCOUNT, "data", "odd/empty/", b"")
+    remote.service(ACCOUNT).get_blob_client("data", "odd/hdir").upload_blob(
+        b"", overwrite=True, metadata={"hdi_isfolder": "true"})
+    store = open_store(f"{WASBS}/odd", conn(remote))
+    assert [path for path, _ in store.find("data/odd")] == sorted(f"data/{name}" for name in names)
+    frame = read("csv", [{"folder": f"{WASBS}/odd"}], conn(remote), include_path_column=True)
+    assert sorted(frame["n"]) == [0, 1, 2, 3]
+    assert sorted(frame["Path"]) == sorted(f"{WASBS}/{name}" for name in names)
+    assert [store.fetch(f"data/{name}") for name in names] == [f"n\n{i}\n".encode() for i in range(4)]
+
+
+def test_fetch_errors_are_translated(remote):
+    store = open_store(f"{WASBS}/csv", conn(remote))
+    with pytest.raises(UserErrorException) as caught:
+        store.fetch("data/csv/missing.csv")
+    assert caught.value.error_code == NOT_FOUND_CODE and f"{WASBS}/csv/missing.csv" in str(caught.value)
+    with pytest.raises(UserErrorException) as caught:  # the event-loop path of the read-ahead window
+        store.fetch_later("data/csv/missing.csv", None).result(timeout=30)
+    assert caught.value.error_code == NOT_FOUND_CODE
+    wrong = {"account_key": remote.account_key(PUBLIC), "blob_endpoint": remote.blob_endpoint(ACCOUNT)}
+    with pytest.raises(UserErrorException) as caught:
+        open_store(f"{WASBS}/csv", wrong).fetch_later("data/csv/a.csv", None).result(timeout=30)
+    assert caught.value.error_code == "ScriptExecution.StreamAccess.Authentication" and "403" in str(caught.value)
+
+
 # --- credentials --------------------------------------------------------------------------------
 
 

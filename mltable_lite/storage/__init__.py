@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import os
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -84,6 +85,11 @@ class Store:
         """The whole file."""
         with self.open_input(path) as handle:
             return handle.read()
+
+    def fetch_later(self, path: str, pool: Executor) -> Future:
+        """A future of :meth:`fetch`, run on ``pool`` unless the store has a cheaper way to wait
+        (an event loop of its own)."""
+        return pool.submit(self.fetch, path)
 
     def write_bytes(self, path: str, data: bytes) -> None:
         """Create or replace the file at ``path`` (parent folders are implied)."""

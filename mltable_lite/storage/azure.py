@@ -38,6 +38,7 @@ import hashlib
 import inspect
 import os
 import threading
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +54,7 @@ try:
     from adlfs.spec import AzureBlobFile
 except ImportError:  # pragma: no cover — adlfs brings azure-storage-blob and aiohttp along
     raise UserErrorException("Reading wasbs://, abfss:// and az:// paths needs adlfs: pip install adlfs") from None
+from .azure_rest import get_blob, list_blobs
 from .remote import FsspecStore
 from .secrets import redact
 
@@ -517,8 +519,9 @@ class AzureStore(FsspecStore):
             return int(self.fs.size(path) or 0)
 
     def find(self, folder: str) -> list[tuple[str, int]]:
+        container, _, prefix = folder.strip("/").partition("/")
         with _translated(self.uri_of(folder), self.access):
-            return super().find(folder)
+            return sorted(sync(self.fs.loop, list_blobs, self.fs, container, prefix + "/" if prefix else ""))
 
     def open_input(self, path: str):
         with _translated(self.uri_of(path), self.access):
@@ -529,7 +532,15 @@ class AzureStore(FsspecStore):
     def fetch(self, path: str) -> bytes:
         """The whole blob in one GET; thread-safe (calls from many threads share fsspec's event loop)."""
         with _translated(self.uri_of(path), self.access):
-            return self.fs.cat_file(path)
+            return sync(self.fs.loop, get_blob, self.fs, path)
+
+    def fetch_later(self, path: str, pool) -> Future:
+        """:meth:`fetch` as a task on fsspec's event loop: no thread waits for it."""
+        return asyncio.run_coroutine_threadsafe(self._fetch(path), self.fs.loop)
+
+    async def _fetch(self, path: str) -> bytes:
+        with _translated(self.uri_of(path), self.access):
+            return await get_blob(self.fs, path)
 
     def write_bytes(self, path: str, data: bytes) -> None:
         with _translated(self.uri_of(path), self.access):

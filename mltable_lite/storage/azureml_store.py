@@ -105,6 +105,9 @@ class AzureMLStore(Store):
     def fetch(self, path: str) -> bytes:
         return self.inner.fetch(path)
 
+    def fetch_later(self, path: str, pool):
+        return self.inner.fetch_later(path, pool)
+
     def write_bytes(self, path: str, data: bytes) -> None:
         self.inner.write_bytes(path, data)
 

@@ -152,11 +152,13 @@ class _Window:
             order = self._queued.popleft()
             file = self._files[order]
             self._bytes_ahead += file.size
-            self._futures[order] = self._pool.submit(file.store.fetch, file.path)
+            self._futures[order] = file.store.fetch_later(file.path, self._pool)
         if not self._queued and not self._futures:
             self._pool.shutdown(wait=False)
 
     def __del__(self):  # a stream closed early (take(n)) leaves fetches to cancel
+        for future in self._futures.values():
+            future.cancel()
         pool = self._pool
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
