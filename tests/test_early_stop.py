@@ -108,6 +108,48 @@ def test_chunked_csv_equals_the_whole_file_read(tmp_path, monkeypatch):
         pd.testing.assert_frame_equal(tbl.take(take).to_pandas_dataframe(), chunked.iloc[:take])
 
 
+
+def test_chunked_csv_over_http_equals_the_mapped_local_read(tmp_path, monkeypatch, serve_http):
+    """Local files are cut into pieces on a memory map, remote ones from their byte stream:
+    the same file gives the same frame both ways."""
+    monkeypatch.setattr(delimited, "FIRST_PIECE_SIZE", 1 << 12)
+    monkeypatch.setattr(delimited, "PIECE_SIZE", 1 << 16)
+    path = tmp_path / "mixed.csv"
+    write_csv(path, rows=20_000)
+    served = serve_http(tmp_path)
+    local = mltable.from_delimited_files([{"file": str(path)}]).to_pandas_dataframe()
+    remote = mltable.from_delimited_files([{"file": served.url + "mixed.csv"}]).to_pandas_dataframe()
+    assert len(local) == 20_000
+    pd.testing.assert_frame_equal(remote, local)
+
+
+@pytest.mark.parametrize("text", [
+    "a,b\n1,2\n3,4\n",                       # ends with a line break
+    "\ufeffa,b\n1,2\n3,4",                    # a byte-order mark, no final line break
+    "a,b\r\n" + "1,2\r\n" * 3000,              # CRLF, many pieces
+    "a,b\n" + "x" * 20_000 + ",1\n2,3\n",       # a line longer than a piece
+    "a,b\n" + '"q",1\n' * 2000 + "2,3\n" * 2000 + "\n\n  \n",  # quotes in early pieces only; blank tail
+])
+def test_mapped_pieces_match_streamed_pieces(tmp_path, monkeypatch, text):
+    import mmap
+
+    monkeypatch.setattr(delimited, "FIRST_PIECE_SIZE", 1 << 10)
+    monkeypatch.setattr(delimited, "PIECE_SIZE", 1 << 12)
+    path = tmp_path / "t.csv"
+    path.write_bytes(text.encode("utf-8"))
+    with open(path, "rb") as handle:
+        streamed = [(piece.to_pybytes(), quoted) for piece, quoted in delimited._line_pieces(handle)]
+    with open(path, "rb") as handle:
+        mapped_file = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    mapped = [(piece.to_pybytes(), quoted) for piece, quoted in delimited._mapped_pieces(mapped_file)]
+    body = text.encode("utf-8").removeprefix(b"\xef\xbb\xbf")
+    for pieces in (streamed, mapped):
+        assert b"".join(piece for piece, _ in pieces).rstrip() == body.rstrip()
+        assert all(piece.endswith(b"\n") for piece, _ in pieces[:-1])
+        assert [quoted for piece, quoted in pieces] == [b'"' in piece for piece, _ in pieces]
+    assert len(mapped) > 1 or len(body) < 1 << 10
+
+
 def test_chunked_multi_line_csv_equals_the_whole_file_read(tmp_path, monkeypatch):
     monkeypatch.setattr(delimited, "BLOCK_SIZE", 1 << 16)
     path = tmp_path / "multi.csv"

@@ -11,7 +11,9 @@ Early stop: only the head of a file (:data:`HEAD_SIZE`) is read to find its head
 rows. A bigger UTF-8 file with a one-byte delimiter is then read in *pieces* cut at line breaks,
 a small one (:data:`FIRST_PIECE_SIZE`) then big ones (:data:`PIECE_SIZE`), each parsed by
 ``pyarrow.csv.read_csv`` (multi-threaded, so throughput stays that of a whole-file read) and
-yielded as one table: ``take(20)`` costs the head and one small piece, not the file. Cutting at any line break is what pyarrow's own
+yielded as one table: ``take(20)`` costs the head and one small piece, not the file. Local files
+are cut on a memory map (the pieces are never copied), remote ones from their byte stream. Cutting
+at any line break is what pyarrow's own
 block splitting does without ``newlines_in_values``; with ``support_multi_line`` a line break may be
 inside quotes, so those files are streamed by ``pyarrow.csv.open_csv`` (:data:`BLOCK_SIZE`) instead.
 
@@ -31,6 +33,7 @@ Example:
 
 from __future__ import annotations
 
+import mmap
 import re
 from copy import copy
 from dataclasses import dataclass
@@ -388,7 +391,11 @@ class _Reader:
         multi_line = self.step.support_multi_line
         yielded = False
         with prepared.file.store.open_input(prepared.file.path) as handle:
-            tables = _streamed(handle, options) if multi_line else _pieces_read(handle, options)
+            mapped = None if multi_line else _memory_map(prepared.file)
+            if multi_line:
+                tables = _streamed(handle, options)
+            else:
+                tables = _pieces_read(_line_pieces(handle) if mapped is None else _mapped_pieces(mapped), options)
             try:
                 for table, quoted in tables:
                     if not table.num_rows:
@@ -520,9 +527,9 @@ class _SlowPath(Exception):
     """pyarrow cannot read this file as typed; use the exact tokenizer."""
 
 
-def _pieces_read(handle, options: dict) -> Iterator[tuple[pa.Table, bool]]:
+def _pieces_read(pieces: Iterator[tuple[pa.Buffer, bool]], options: dict) -> Iterator[tuple[pa.Table, bool]]:
     """``(table, whether the piece holds a quote)`` for each piece of the file (module docstring)."""
-    for number, (piece, quoted) in enumerate(_line_pieces(handle)):
+    for number, (piece, quoted) in enumerate(pieces):
         read_options = copy(options["read_options"])
         if number:  # the header, if any, is in the first piece only
             read_options.skip_rows = 0
@@ -576,6 +583,48 @@ def _line_pieces(handle) -> Iterator[tuple[pa.Buffer, bool]]:
         else:
             carry = data[cut:]
         size = PIECE_SIZE
+
+
+def _memory_map(file) -> mmap.mmap | None:
+    """A read-only map of a local file, or None (a remote file, an empty one, or one the
+    operating system cannot map: a pipe, some network filesystems)."""
+    from ..storage import LocalStore
+
+    if not isinstance(file.store, LocalStore) or file.size <= 0:
+        return None
+    try:
+        with open(file.path, "rb") as handle:
+            return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+
+
+def _mapped_pieces(mapped: mmap.mmap) -> Iterator[tuple[pa.Buffer, bool]]:
+    """:func:`_line_pieces` over a memory-mapped local file: each piece is a view of the page
+    cache, never copied into Python bytes (the copy costs about a fifth of the parse).
+
+    Arrow's CSV reader copies values out of its input, so no table keeps the map alive; the map
+    is unmapped once the last piece is dropped.
+    """
+    size = len(mapped)
+    start = len(UTF8_BOM) if mapped[:len(UTF8_BOM)] == UTF8_BOM else 0
+    view = memoryview(mapped)
+    piece_size = FIRST_PIECE_SIZE
+    while start < size:
+        end = start + piece_size
+        if end >= size:  # the rest is the last piece, unless it is only blank
+            if _NOT_BLANK.search(mapped, start, size):
+                yield pa.py_buffer(view[start:size]), mapped.find(b'"', start, size) >= 0
+            return
+        cut = mapped.rfind(b"\n", start, end) + 1
+        if not cut:  # a line longer than the piece: take a longer piece
+            piece_size *= 2
+            continue
+        yield pa.py_buffer(view[start:cut]), mapped.find(b'"', start, cut) >= 0
+        start, piece_size = cut, PIECE_SIZE
+
+
+_NOT_BLANK = re.compile(rb"\S")
 
 
 def _seekable(handle) -> bool:
