@@ -263,18 +263,19 @@ def ordered_map(function: Callable, items: Iterable, workers: int = _LOOKAHEAD) 
     Readers use it to overlap I/O and parsing of several files without holding them all in memory.
     """
     items = iter(items)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mltable_lite") as pool:
-        pending: deque = deque()
-        try:
-            for item in items:
-                pending.append(pool.submit(function, item))
-                if len(pending) >= workers:
-                    yield pending.popleft().result()
-            while pending:
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mltable_lite")
+    pending: deque = deque()
+    try:
+        for item in items:
+            pending.append(pool.submit(function, item))
+            if len(pending) >= workers:
                 yield pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        # A consumer that stopped early (take(n)) must not wait for the reads still running:
+        # they finish on their own and their results are dropped.
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 # --- collecting ---------------------------------------------------------------------------------

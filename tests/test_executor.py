@@ -71,3 +71,26 @@ def test_path_and_partition_columns_are_constant_per_file(tmp_path):
     df = tbl.extract_columns_from_partition_format("y={y}/{f}.csv").to_pandas_dataframe()
     assert list(df.columns) == ["Path", "y", "f", "v"] and len(df) == 1000
     assert set(df["Path"]) == {str(tmp_path / "y=1" / "a.csv")} and set(df["y"]) == {1} and set(df["f"]) == {"a"}
+
+
+def test_ordered_map_keeps_order_and_does_not_wait_for_reads_after_an_early_stop():
+    import threading
+
+    from mltable_lite.executor import ordered_map
+
+    assert list(ordered_map(lambda x: x * x, range(20), workers=3)) == [x * x for x in range(20)]
+    release = threading.Event()
+
+    def read(item):
+        if item > 0:
+            release.wait(30)  # a slow read still running when the consumer stops
+        return item
+
+    results = ordered_map(read, range(10), workers=3)
+    assert next(results) == 0
+    closer = threading.Thread(target=results.close)
+    closer.start()
+    closer.join(10)
+    stuck = closer.is_alive()
+    release.set()
+    assert not stuck, "closing the stream waited for reads that were still running"
