@@ -187,17 +187,12 @@ def _is_local(file) -> bool:
 
 def _open_source(file):
     """A random-access input for ``file``: PyArrow's native file when the store offers one, else
-    the store's ``open_random_access`` where its plain input may not seek (an HTTP server without
-    Range support), else its ``open_input``."""
+    the store's ``open_random_access``."""
     try:
         try:
             filesystem = file.store.arrow_filesystem
         except NotImplementedError:
-            # Looked up on the class: the read-ahead proxy (storage.remote) forwards unknown
-            # attributes to the store it wraps, but its own open_input already holds the bytes.
-            if hasattr(type(file.store), "open_random_access"):
-                return file.store.open_random_access(file.path)
-            return file.store.open_input(file.path)
+            return file.store.open_random_access(file.path)
         return filesystem.open_input_file(file.path)
     except FileNotFoundError:
         raise UserErrorException(

@@ -81,6 +81,11 @@ class Store:
         """A readable binary file object (seekable where the store allows)."""
         raise NotImplementedError
 
+    def open_random_access(self, path: str):
+        """A file object that seeks cheaply (parquet reads its footer first, then column chunks).
+        The plain input is, unless a store says otherwise (an HTTP server without Range support)."""
+        return self.open_input(path)
+
     def fetch(self, path: str) -> bytes:
         """The whole file."""
         with self.open_input(path) as handle:
