@@ -240,7 +240,7 @@ def test_blob_filesystem_for_another_module(remote, local):
 
 
 def test_credential_resolution_order(monkeypatch):
-    from mltable_lite.storage.azure import _resolve
+    from mltable_lite.storage.azure_credentials import resolve_access as _resolve
 
     key = "a2V5a2V5a2V5"
     monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", f"AccountName=acct;AccountKey={key}")
