@@ -247,6 +247,117 @@ def test_projection(tmp_path):
     assert none.num_columns == 0 and none.num_rows == 2
 
 
+# --- date columns carried to later pieces and files (read once, as strings) ---------------------
+
+
+def dated(count, start=0, extra=""):
+    return "".join(f'{{"id": {i}, "ts": "2024-01-{1 + i % 28:02d}T10:00:00", "v": {i / 2}{extra}}}\n'
+                   for i in range(start, start + count))
+
+
+def assert_same_tables(found, expected):
+    assert [index for index, _ in found] == [index for index, _ in expected]
+    for (_, table), (_, alone) in zip(found, expected):
+        assert table.schema.equals(alone.schema, check_metadata=True), (table.schema, alone.schema)
+        assert table.to_pylist() == alone.to_pylist()
+
+
+def test_later_files_equal_each_file_read_alone(tmp_path):
+    # Each file read alone infers its own dates; read together, later files get the date
+    # columns of earlier ones named as strings up front. Every table must be the same.
+    contents = [
+        dated(3),
+        dated(3, 3),                                             # same layout: read once
+        '{"ts": "2024-02-01", "id": 7, "v": 1}\n',               # other key order, ints in v
+        '{"id": 8, "ts": "not a date", "v": 2.5}\n',              # a plain string: still a string
+        '{"id": 9, "ts": null, "v": 1.5}\n{"id": 10, "ts": "2024-02-02", "v": 1}\n',   # null first
+        '{"id": 11, "v": 1.5}\n{"id": 12, "ts": "2024-02-03", "v": 1}\n',    # key missing first
+        '{"id": 13, "ts": "2024-02-04", "v": 0.5}\n{"id": 14, "v": 1}\n',    # key missing later
+        '{"id": 15, "ts": "2024-02-05", "v": 0.5, "new": "2024-03-01"}\n',   # another date column
+        '{"id": 16, "ts": "2024-02-06", "v": 0.5, "o": {"k": 1}}\n',         # nested int → float
+        '{"id": 17, "ts": "2024-02-07", "v": 0.5, "o": {"k": 9007199254740993}}\n',  # beyond 2**53
+        '{"id": 18, "ts": "2024-02-08", "v": 0.5, "o": {"d": "2024-01-01"}}\n',      # nested date
+        '{"id": 19, "ts": "2024-02-09", "v": 0.5}\n{"id": 20, "ts": 5, "v": 1}\n',  # a number
+        '{"id": 21, "ts": "2024-02-10", "v": 0.5}\n{"id": 22, "ts": {"a": 1}, "v": 1}\n',
+        '{"id": 23, "ts": "2024-02-11", "v": 0.5}\n{"id": 24, "ts": "2024-02-12", "v": 1} {"id": 25}\n',
+        '\r\n{"id": 26, "ts": "2024-02-13", "v": 0.5}\r\n\r\n{"id": 27, "ts": "2024-02-14"}',
+    ]
+    paths = [write(tmp_path, content, f"{n:02d}.jsonl") for n, content in enumerate(contents)]
+    alone = [(n, table) for n, path in enumerate(paths) for _, table in tables(path, invalid_lines="drop")]
+    assert_same_tables(tables(*paths, invalid_lines="drop"), alone)
+    with pytest.raises(UserErrorException, match="line 2"):
+        tables(*paths)  # the two objects on one line are reported as before
+
+
+def test_later_files_that_do_not_fit_the_dates_keep_every_value(tmp_path, mltable):
+    write(tmp_path, dated(2), "1.jsonl")
+    write(tmp_path, '{"id": 2, "ts": 5, "v": 1.0}\n{"id": 3, "ts": "2024-05-06", "v": 2}\n', "2.jsonl")
+    write(tmp_path, '{"id": 4, "ts": "2024-05-07", "v": 3}\n', "3.jsonl")
+    df = mltable.from_json_lines_files(paths=[{"folder": str(tmp_path)}]).to_pandas_dataframe()
+    assert list(df["ts"]) == ["2024-01-01T10:00:00", "2024-01-02T10:00:00", 5, "2024-05-06", "2024-05-07"]
+    assert str(df["v"].dtype) == "float64" and list(df["v"]) == [0.0, 0.5, 1.0, 2.0, 3.0]
+
+
+def test_later_pieces_carry_the_dates(tmp_path, monkeypatch, mltable):
+    from mltable_lite.readers import json_lines
+
+    monkeypatch.setattr(json_lines, "FIRST_PIECE_SIZE", 1 << 10)
+    monkeypatch.setattr(json_lines, "PIECE_SIZE", 1 << 12)
+    # Pieces of ~60 lines: ints in v at first, a date column that later holds a number and
+    # then is missing from a whole piece, a date column appearing late.
+    content = (dated(300) + '{"id": 300, "ts": 1}\n' + "".join(f'{{"id": {i}}}\n' for i in range(301, 500))
+               + dated(200, 500, ', "late": "2024-06-01"'))
+    path = write(tmp_path, content)
+    df = mltable.from_json_lines_files(paths=[{"file": str(path)}]).to_pandas_dataframe()
+    assert len(df) == 700 and list(df.columns) == ["id", "ts", "v", "late"]
+    assert list(df["ts"].iloc[298:302]) == ["2024-01-19T10:00:00", "2024-01-20T10:00:00", 1, None]
+    assert df["ts"].iloc[699] == "2024-01-28T10:00:00" and df["late"].iloc[699] == "2024-06-01"
+    assert df["late"].iloc[:500].isna().all() and str(df["v"].dtype) == "float64"
+    with monkeypatch.context() as patch:
+        patch.setattr(json_lines, "FIRST_PIECE_SIZE", 1 << 26)
+        whole = mltable.from_json_lines_files(paths=[{"file": str(path)}]).to_pandas_dataframe()
+    pd.testing.assert_frame_equal(df, whole)
+
+
+def test_dates_named_as_strings_read_once_only_when_that_is_exact():
+    from mltable_lite.readers.json_lines import _read_fast, _read_with_date_columns, _record_count
+    import pyarrow.json as pj
+
+    def read(data):
+        return _read_with_date_columns(data, pj.ReadOptions(), _record_count(data), ("ts",))
+
+    same = b'{"id": 1, "ts": "2024-01-01", "o": {"k": 1}}\n{"ts": "2024-01-02", "id": 2}\n'
+    assert read(same).to_pylist() == _read_fast(same).to_pylist()
+    assert read(same).schema == _read_fast(same).schema
+    for data in [b'{"id": 1, "ts": 5}\n',                            # not a string
+                 b'{"id": 1}\n{"ts": "2024-01-01"}\n',               # not in the first record
+                 b'{"id": 1, "ts": null}\n{"ts": "2024-01-01"}\n',   # null in the first record
+                 b'{"ts": "2024-01-01", "d": "2024-01-01"}\n',        # another date column
+                 b'{"ts": "x", "o": {"k": 9007199254740993}}\n',     # not exactly a float
+                 b'{"ts": "x"}\n{"ts": "y"} {"ts": "z"}\n']:          # two objects on a line
+        assert read(data) is None, data
+
+
+@pytest.mark.parametrize("data, count", [
+    (b'{"a": 1}\n{"a": 2}\n', 2),
+    (b'{"a": 1}\n{"a": 2}', 2),
+    (b'\n{"a": 1}\n', 1),
+    (b'\r\n{"a": 1}\r\n\r\n{"a": 2}\r\n', 2),
+    (b'  {"a": 1}\n\t{"a": 2}\n', 2),
+    (b'{"a": 1}\n\n', 1),
+    (b' \n{"a": 1}\n', None),
+    (b'{"a": 1}\n \n{"a": 2}\n', None),
+    (b'{"a": 1}\n\x0c', None),
+    (b'{"a": 1}\n\r', 1),
+    (b'\t', None),
+])
+def test_record_count_finds_blank_lines_anywhere(data, count):
+    from mltable_lite.readers.json_lines import _record_count
+
+    assert _record_count(data) == count
+    assert _record_count(bytearray(data)) == count
+
+
 def test_validate_invalid_lines():
     assert validate_invalid_lines("error") == "error"
     assert validate_invalid_lines("drop") == "drop"
