@@ -347,10 +347,22 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     for field in schema:
         if field.name in table.column_names:
             column = table.column(field.name)
-            columns.append(column if column.type == field.type else column.cast(field.type))
+            columns.append(column if column.type == field.type else _promoted(column, field))
         else:
             columns.append(pa.nulls(table.num_rows, field.type))
     return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _promoted(column: pa.ChunkedArray, field: pa.Field) -> pa.ChunkedArray:
+    """``column`` as the unified type. Ints meeting floats become floats as pandas makes them
+    (an int beyond 2**53 takes the nearest float, as in ``pd.concat``); a cast that would lose
+    anything else means the files hold different kinds of values (handled by the caller)."""
+    if pa.types.is_integer(column.type) and pa.types.is_floating(field.type):
+        return column.cast(field.type, safe=False)
+    try:
+        return column.cast(field.type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise _MixedTypes() from None
 
 
 def to_pandas(plan: Plan, storage_options: dict | None = None, optimize: bool = True):

@@ -1,6 +1,7 @@
 """Collecting results: schemas unified across files, no silent loss, fresh index (§5, §18, P2, P7)."""
 
 import pandas as pd
+import pytest
 
 import mltable_lite as mltable
 
@@ -94,3 +95,31 @@ def test_ordered_map_keeps_order_and_does_not_wait_for_reads_after_an_early_stop
     stuck = closer.is_alive()
     release.set()
     assert not stuck, "closing the stream waited for reads that were still running"
+
+
+def _write_int_then_float(folder, kind):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    big = 2**53 + 1  # no float64 holds it exactly
+    if kind == "parquet":
+        pq.write_table(pa.table({"a": pa.array([big, 1], pa.int64())}), folder / "1.parquet")
+        pq.write_table(pa.table({"a": pa.array([1.5])}), folder / "2.parquet")
+    elif kind == "jsonl":
+        (folder / "1.jsonl").write_text(f'{{"a": {big}}}\n{{"a": 1}}\n')
+        (folder / "2.jsonl").write_text('{"a": 1.5}\n')
+    else:
+        (folder / "1.csv").write_text(f"a\n{big}\n1\n")
+        (folder / "2.csv").write_text("a\n1.5\n")
+
+
+
+@pytest.mark.parametrize("kind", ["csv", "jsonl", "parquet"])
+def test_huge_ints_meeting_floats_in_another_file_become_floats_as_in_pandas(tmp_path, kind):
+    _write_int_then_float(tmp_path, kind)
+    build = {"csv": mltable.from_delimited_files, "jsonl": mltable.from_json_lines_files,
+             "parquet": mltable.from_parquet_files}[kind]
+    tbl = build([{"folder": str(tmp_path)}])
+    expected = pd.concat([pd.DataFrame({"a": [2**53 + 1, 1]}), pd.DataFrame({"a": [1.5]})], ignore_index=True)
+    pd.testing.assert_frame_equal(tbl.to_pandas_dataframe(), expected)
+    assert tbl.to_arrow().column("a").to_pylist() == expected["a"].tolist()
