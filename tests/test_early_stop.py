@@ -223,3 +223,37 @@ def test_chunked_json_lines_equal_the_whole_file_read(tmp_path, monkeypatch):
     head = tbl.take(7).to_pandas_dataframe()
     assert str(head["id"].dtype) == "int64"
     pd.testing.assert_frame_equal(head, chunked.iloc[:7].drop(columns="late"), check_dtype=False)
+
+
+# --- parquet ------------------------------------------------------------------------------------
+
+
+def test_parquet_take_reads_only_the_first_row_group_of_the_first_file(tmp_path):
+    """Files after the first are decoded two at a time, but only once the first row group
+    has been consumed: a damaged second file shows that take(n) never opens it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"id": list(range(30_000))}), tmp_path / "a.parquet", row_group_size=10_000)
+    (tmp_path / "b.parquet").write_bytes(b"PAR1 this is not a parquet file PAR1")
+    pq.write_table(pa.table({"id": [1, 2]}), tmp_path / "c.parquet")
+    tbl = mltable.from_parquet_files([{"folder": str(tmp_path)}])
+    assert tbl.take(5).to_pandas_dataframe()["id"].tolist() == [0, 1, 2, 3, 4]
+    assert len(tbl.take(10_000).to_pandas_dataframe()) == 10_000
+    with pytest.raises(Exception, match="b.parquet"):
+        tbl.to_pandas_dataframe()
+
+
+def test_parquet_files_read_concurrently_keep_their_order(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for index in range(7):
+        rows = list(range(index * 1000, index * 1000 + 500 + index * 97))
+        pq.write_table(pa.table({"id": rows}), tmp_path / f"part-{index}.parquet", row_group_size=200)
+    (tmp_path / "empty.parquet").write_bytes(b"")  # 0 bytes: no rows, no columns
+    df = mltable.from_parquet_files([{"folder": str(tmp_path)}], include_path_column=True).to_pandas_dataframe()
+    expected = [i for index in range(7) for i in range(index * 1000, index * 1000 + 500 + index * 97)]
+    assert df["id"].tolist() == expected
+    assert df["Path"].tolist() == [str(tmp_path / f"part-{index}.parquet")
+                                   for index in range(7) for _ in range(500 + index * 97)]

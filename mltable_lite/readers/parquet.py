@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import NOT_FOUND_CODE, NOT_FOUND_MESSAGE, ExecutionError, UserErrorException
+from ..executor import ordered_map
 
 __all__ = ["read_parquet", "parquet_partitions", "map_arrow_type"]
 
@@ -58,45 +59,88 @@ def read_parquet(files: Sequence, step=None, columns: Sequence[str] | None = Non
         0 ['id'] 2
     """
     keep = None if columns is None else set(columns)
-    for index, file in enumerate(files):
-        if row_groups is not None and index not in row_groups:
-            continue
-        if file.size == 0:
-            continue
-        source = _open_source(file)
+    chosen = [index for index, file in enumerate(files)
+              if (row_groups is None or index in row_groups) and file.size != 0]
+    if not chosen:
+        return
+    # The first file's first row group alone, on this thread: take(n) often needs no more.
+    first = _OpenedParquet(files[chosen[0]], keep, None if row_groups is None else row_groups[chosen[0]])
+    started = False
+    try:
+        yield chosen[0], first.head()
+
+        # Then the rest of that file and every other file, two files decoding at once: each decode
+        # is multi-threaded already, but overlapping files hides the join that ends each one
+        # (about 8% of a folder read on 2 cores) and, remotely, one file's round trips.
+        def tables_of(position: int) -> list[tuple[int, pa.Table]]:
+            index = chosen[position]
+            opened = first if position == 0 else _OpenedParquet(
+                files[index], keep, None if row_groups is None else row_groups[index])
+            try:
+                return [(index, table) for table in (opened.rest() if position == 0 else opened.all())]
+            finally:
+                opened.close()
+
+        started = True
+        for tables in ordered_map(tables_of, range(len(chosen)), workers=_FILES_AT_ONCE):
+            yield from tables
+    finally:
+        if not started:  # stopped after the head: the first file was never handed to a worker
+            first.close()
+
+
+_FILES_AT_ONCE = 2
+
+
+class _OpenedParquet:
+    """One parquet file, its footer read and the row groups to read checked: its head (first
+    row group), the rest, or all of it, as tables (a file with no row groups to read gives one
+    empty table with its columns, policy P7)."""
+
+    def __init__(self, file, keep: set | None, groups: list[int] | None):
+        self.file = file
+        self.source = _open_source(file)
         try:
-            parquet = _parquet_file(file, source)
-            schema = parquet.schema_arrow
-            wanted = None if keep is None else [name for name in schema.names if name in keep]
-            groups = list(range(parquet.num_row_groups) if row_groups is None else row_groups[index])
-            for group in groups:
-                if not 0 <= group < parquet.num_row_groups:
-                    raise ExecutionError(
-                        f"Parquet file '{file.display}' has {parquet.num_row_groups} row groups; "
-                        f"row group {group} does not exist."
-                    )
-            produced = False
-            # The first row group alone (take(n) often needs no more), then the rest of the file in
-            # one call: one parallel decode over all of them is faster than one per row group.
-            for batch in ([groups[:1], groups[1:]] if groups else []):
-                if not batch:
-                    continue
-                try:
-                    table = (parquet.read_row_group(batch[0], columns=wanted, use_threads=True) if len(batch) == 1
-                             else parquet.read_row_groups(batch, columns=wanted, use_threads=True))
-                except (pa.ArrowException, OSError) as error:
-                    shown = batch[0] if len(batch) == 1 else f"{batch[0]}-{batch[-1]}"
-                    raise ExecutionError(
-                        f"Cannot read row group {shown} of parquet file '{file.display}': {error}. "
-                        "The file is damaged or truncated; write it again."
-                    ) from None
-                produced = True
-                yield index, _normalise(table)
-            if not produced:
-                empty = schema.empty_table()
-                yield index, _normalise(empty if wanted is None else empty.select(wanted))
-        finally:
-            source.close()
+            self.parquet = _parquet_file(file, self.source)
+            self.schema = self.parquet.schema_arrow
+            self.wanted = None if keep is None else [name for name in self.schema.names if name in keep]
+            count = self.parquet.num_row_groups
+            self.groups = list(range(count) if groups is None else groups)
+            for group in self.groups:
+                if not 0 <= group < count:
+                    raise ExecutionError(f"Parquet file '{file.display}' has {count} row groups; "
+                                         f"row group {group} does not exist.")
+        except BaseException:
+            self.source.close()
+            raise
+
+    def head(self) -> pa.Table:
+        if not self.groups:
+            empty = self.schema.empty_table()
+            return _normalise(empty if self.wanted is None else empty.select(self.wanted))
+        return self._read(self.groups[:1])
+
+    def rest(self) -> list[pa.Table]:
+        # The other row groups in one call: one parallel decode over all of them is faster than one per group.
+        return [self._read(self.groups[1:])] if len(self.groups) > 1 else []
+
+    def all(self) -> list[pa.Table]:
+        return [self.head(), *self.rest()]
+
+    def close(self) -> None:
+        self.source.close()
+
+    def _read(self, groups: list[int]) -> pa.Table:
+        try:
+            table = (self.parquet.read_row_group(groups[0], columns=self.wanted, use_threads=True) if len(groups) == 1
+                     else self.parquet.read_row_groups(groups, columns=self.wanted, use_threads=True))
+        except (pa.ArrowException, OSError) as error:
+            shown = groups[0] if len(groups) == 1 else f"{groups[0]}-{groups[-1]}"
+            raise ExecutionError(
+                f"Cannot read row group {shown} of parquet file '{self.file.display}': {error}. "
+                "The file is damaged or truncated; write it again."
+            ) from None
+        return _normalise(table)
 
 
 def parquet_partitions(files: Sequence) -> list[tuple[int, int]]:
