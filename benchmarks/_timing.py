@@ -38,6 +38,10 @@ from typing import Callable
 # mark into the child at exec, so every child would "peak" at least at the benchmark's size.
 # The line also carries the wall-clock moment the DataFrame was ready, so that interpreter
 # shutdown (atexit handlers: the reference mltable flushes its telemetry there) can be told apart.
+# Pause after each whole process (untimed): freeing a big process's memory goes on in the kernel
+# after it exits, and would otherwise be charged to the next contestant.
+SETTLE_SECONDS = 0.5
+
 _REPORT_SHAPE_AND_PEAK = """
 import time as _time
 _ready = _time.time()
@@ -119,11 +123,30 @@ class Outcome:
 
 
 def _rounds(names: list[str], repeat: int):
-    """The order of each round: rotated by one each round, reversed every other round."""
+    """The order of each round, balanced for carry-over (a Williams design): over a cycle of
+    rounds every contestant runs directly after every other one equally often.
+
+    A plain rotation put mltable_lite right after the real mltable in most rounds. That process
+    leaves the kernel reclaiming gigabytes as it exits, and whoever runs next pays for it in
+    system time, so one contestant was always the unlucky one.
+
+    Example:
+        >>> list(_rounds(["a", "b", "c", "d"], 2))
+        [['a', 'b', 'd', 'c'], ['b', 'c', 'a', 'd']]
+    """
+    count = len(names)
+    first, low, high = [0], 1, count - 1
+    while len(first) < count:  # 0, 1, n-1, 2, n-2, ...: each step a different distance
+        first.append(low)
+        low += 1
+        if len(first) < count:
+            first.append(high)
+            high -= 1
+    orders = [[(position + shift) % count for position in first] for shift in range(count)]
+    if count % 2:  # an odd count needs the mirrored square too
+        orders += [order[::-1] for order in orders]
     for round_number in range(repeat):
-        shift = round_number % len(names)
-        order = names[shift:] + names[:shift]
-        yield order[::-1] if round_number % 2 else order
+        yield [names[position] for position in orders[round_number % len(orders)]]
 
 
 def _short(error: BaseException) -> str:
@@ -292,6 +315,7 @@ def time_whole_processes(contestants: list[Contestant], expected: Expected, repe
 
     def run_once(contestant: Contestant, outcome: Outcome) -> tuple[int, int]:
         done = run_process(contestant.python or sys.executable, contestant.program(), env, cwd)
+        time.sleep(SETTLE_SECONDS)  # the kernel frees the exited process's memory before the next one runs
         outcome.times.append(done.wall)
         outcome.ready.append(done.ready)
         outcome.cpu.append(done.cpu)
