@@ -391,7 +391,7 @@ class _Reader:
         multi_line = self.step.support_multi_line
         yielded = False
         with prepared.file.store.open_input(prepared.file.path) as handle:
-            mapped = None if multi_line else _memory_map(prepared.file)
+            mapped = None if multi_line else _memory_map(handle, prepared.file)
             if multi_line:
                 tables = _streamed(handle, options)
             else:
@@ -585,17 +585,16 @@ def _line_pieces(handle) -> Iterator[tuple[pa.Buffer, bool]]:
         size = PIECE_SIZE
 
 
-def _memory_map(file) -> mmap.mmap | None:
-    """A read-only map of a local file, or None (a remote file, an empty one, or one the
-    operating system cannot map: a pipe, some network filesystems)."""
+def _memory_map(handle, file) -> mmap.mmap | None:
+    """A read-only map of the local file open as ``handle``, or None (a remote file, an empty
+    one, or one the operating system cannot map: a pipe, some network filesystems)."""
     from ..storage import LocalStore
 
     if not isinstance(file.store, LocalStore) or file.size <= 0:
         return None
     try:
-        with open(file.path, "rb") as handle:
-            return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):
+        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except (AttributeError, OSError, ValueError):
         return None
 
 

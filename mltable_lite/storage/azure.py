@@ -317,8 +317,7 @@ class AzureStore(FsspecStore):
 
     def fetch(self, path: str) -> bytes:
         """The whole blob in one GET; thread-safe (calls from many threads share fsspec's event loop)."""
-        with _translated(self.uri_of(path), self.access):
-            return sync(self.fs.loop, get_blob, self.fs, path)
+        return sync(self.fs.loop, self._fetch, path)
 
     def fetch_later(self, path: str, pool) -> Future:
         """:meth:`fetch` as a task on fsspec's event loop: no thread waits for it."""
