@@ -425,8 +425,11 @@ def table_to_pandas(table: pa.Table):
     stream_columns = [field.name for field in table.schema
                       if field.metadata and field.metadata.get(b"mltable_lite.kind") == b"stream"]
     schema = table.schema  # read before self_destruct frees the table
-    frame = table.to_pandas(date_as_object=True, coerce_temporal_nanoseconds=False,
-                            split_blocks=True, self_destruct=True)
+    # One block per dtype, as pandas itself builds frames: pyarrow fills the blocks on all cores,
+    # which matters in a fresh process where the copy is mostly first-touch page faults (one block
+    # per column is filled on one thread, and pandas may consolidate it later, copying again).
+    # self_destruct frees each Arrow column once copied, so peak memory stays near one copy.
+    frame = table.to_pandas(date_as_object=True, coerce_temporal_nanoseconds=False, self_destruct=True)
     if _has_mixed_json(schema):
         from .readers.json_lines import restore_mixed
 

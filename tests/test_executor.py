@@ -123,3 +123,21 @@ def test_huge_ints_meeting_floats_in_another_file_become_floats_as_in_pandas(tmp
     expected = pd.concat([pd.DataFrame({"a": [2**53 + 1, 1]}), pd.DataFrame({"a": [1.5]})], ignore_index=True)
     pd.testing.assert_frame_equal(tbl.to_pandas_dataframe(), expected)
     assert tbl.to_arrow().column("a").to_pylist() == expected["a"].tolist()
+
+
+def test_frames_are_built_as_pandas_builds_them_one_block_per_dtype(tmp_path):
+    # A frame of one block per column is consolidated by pandas on many operations, a second full
+    # copy the user did not ask for; pandas' own readers give one block per dtype, and so do we.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for part in range(3):
+        rows = range(part * 10, part * 10 + 10)
+        pq.write_table(pa.table({"a": list(rows), "x": [r / 2 for r in rows], "b": list(rows),
+                                 "y": [r / 4 for r in rows], "s": [str(r) for r in rows]}),
+                       tmp_path / f"{part}.parquet")
+    frame = mltable.from_parquet_files([{"folder": str(tmp_path)}]).to_pandas_dataframe()
+    expected = pd.concat([pd.read_parquet(tmp_path / f"{part}.parquet") for part in range(3)], ignore_index=True)
+    pd.testing.assert_frame_equal(frame, expected)
+    assert frame._mgr.is_consolidated()
+    assert frame._mgr.nblocks == 3  # int64 (a, b), float64 (x, y), str (s)
