@@ -187,6 +187,8 @@ def target_verdict(target: Target, results: dict[str, WorkloadResult]) -> tuple[
             failed = name == "mltable_lite" and not result.skipped and not why.startswith(("skipped", "not installed"))
             return ("❌" if failed else "⚪"), None, f"{CONTESTANTS[name]}: {why}"
     ratio = _value(result.outcomes["mltable_lite"], target.metric) / _value(result.outcomes[target.peer], target.metric)
+    if target.context:
+        return "ℹ️", ratio, ""
     return ("✅" if target.met(ratio) else "❌"), ratio, ""
 
 
@@ -213,6 +215,8 @@ def _targets_table(results: dict[str, WorkloadResult]) -> list[str]:
 
 
 def _limit(target: Target) -> str:
+    if target.context:
+        return "(context)"
     return f"{'<' if target.strict else '≤'} {target.limit:.2f}"
 
 
