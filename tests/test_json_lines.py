@@ -93,6 +93,18 @@ def test_nested_objects_are_dicts_with_float_numbers(tmp_path):
     assert first["s"] == "a"
 
 
+@pytest.mark.parametrize("date", ["", ', "ts": "2024-01-01"'], ids=["no date column", "a date column"])
+def test_nested_ints_beyond_2_53_keep_their_value_with_or_without_dates(tmp_path, date):
+    # No float64 holds 2**53 + 1: the nested int keeps its exact value rather than being rounded
+    # (a piece with a date column is parsed a second time, and must not round it either).
+    big = 2**53 + 1
+    df = read_frame(tmp_path, f'{{"o": {{"x": {big}}}{date}}}\n{{"o": {{"x": 1}}{date}}}\n')
+    assert [cell["x"] for cell in df["o"]] == [big, 1]
+    assert df["o"].iloc[0]["x"] == big and isinstance(df["o"].iloc[0]["x"], int)
+    if date:
+        assert list(df["ts"]) == ["2024-01-01", "2024-01-01"]
+
+
 def test_arrays_are_numpy_arrays(tmp_path):
     df = read_frame(tmp_path, '{"l": [1, 2, 3]}\n{"l": []}\n')
     assert isinstance(df["l"].iloc[0], np.ndarray)

@@ -468,13 +468,14 @@ def _read_fast(data: bytes, scan: tuple[int, bool] | None = None,
             return None  # e.g. two objects on one line: the exact path reports it
         if dates is not None:
             dates.names = _top_level_timestamps(table.schema)
-        schema = _fixed_schema(table.schema)
-        if schema is None:
-            return table
         if _has_timestamp(table.schema):
-            options = pj.ParseOptions(newlines_in_values=False, explicit_schema=schema)
-            return pj.read_json(pa.BufferReader(data), read_options=read, parse_options=options)
-        return table.cast(schema)
+            # Read again with the dates as the strings they are. Nested ints stay ints in that
+            # read: parsed straight into floats, one beyond 2**53 would be rounded unseen, while
+            # the safe cast below refuses to round it and the exact path keeps it.
+            options = pj.ParseOptions(newlines_in_values=False, explicit_schema=_dates_as_strings(table.schema))
+            table = pj.read_json(pa.BufferReader(data), read_options=read, parse_options=options)
+        schema = _fixed_schema(table.schema)
+        return table if schema is None else table.cast(schema)
     except (pa.ArrowException, ValueError):
         return None
 
@@ -554,13 +555,17 @@ def _has_timestamp(schema: pa.Schema) -> bool:
 
 def _fixed_schema(schema: pa.Schema) -> pa.Schema | None:
     """``schema`` with timestamps as strings and ints below objects as floats; ``None`` if equal."""
-    fields = []
-    for field in schema:
-        data_type = map_arrow_type(field.type, lambda t: pa.string() if pa.types.is_timestamp(t) else t)
-        data_type = _float_nested_ints(data_type)
-        fields.append(field.with_type(data_type))
-    fixed = pa.schema(fields)
+    fixed = pa.schema([field.with_type(_float_nested_ints(field.type)) for field in _dates_as_strings(schema)])
     return None if fixed.equals(schema) else fixed
+
+
+def _dates_as_strings(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with every timestamp, top-level or nested, as a string."""
+    return pa.schema([field.with_type(map_arrow_type(field.type, _timestamp_as_string)) for field in schema])
+
+
+def _timestamp_as_string(data_type: pa.DataType) -> pa.DataType:
+    return pa.string() if pa.types.is_timestamp(data_type) else data_type
 
 
 def _float_nested_ints(data_type: pa.DataType, below_struct: bool = False) -> pa.DataType:
