@@ -299,3 +299,59 @@ def test_the_fast_record_split_matches_the_exact_tokenizer_on_text_without_quote
         for delimiter in (",", ";", "\t", "|"):
             assert list(_unquoted_records(text, delimiter, 3)) == list(
                 _quoted_records(text, delimiter, False, "f.csv", 3)), (text, delimiter)
+
+
+_FILLS_THE_SAMPLE = "id,name,score\n" + "".join(f"{i},n{i},{i / 2}\n" for i in range(250))
+_LATER_FILES = [
+    "id,name,score\n1,a,0.5\n2,b,1.5\n",                 # fits: read by pyarrow as it is
+    "id,name,score\n3,c,2.5,extra\n4,d,3.5\n",            # a wider row
+    "id,name,score\n5,e\n6,f\n",                          # narrower rows
+    'id,name,score\n7,"two\nlines",4.5\n',                # a quoted line break (P15 error unless multi-line)
+    "id,name,score\nseven,g,5.5\n",                       # a value the inferred type cannot hold
+    "id,name,score\n",                                    # header only
+    "\n\n",                                               # blank
+    "id,name,other\n8,h,x\n",                             # a header with another name
+    "id;name;score\n9;i;6.5\n",                           # another delimiter: one field per row
+]
+
+
+@pytest.mark.parametrize("header", ["all_files_same_headers", "from_first_file", "all_files_different_headers",
+                                    "no_header"])
+@pytest.mark.parametrize("multi_line", [False, True])
+def test_files_after_the_sample_read_as_if_every_row_had_been_parsed_first(tmp_path, monkeypatch, header,
+                                                                           multi_line):
+    # Once types are fixed only a later file's header is parsed up front (pyarrow reads the rest);
+    # whatever pyarrow cannot read as it is must end exactly where the full preparation ends.
+    from mltable_lite.readers import delimited
+
+    def outcome():
+        results = []
+        for position, later in enumerate(_LATER_FILES):
+            folder = tmp_path / f"{header}-{multi_line}-{position}"
+            folder.mkdir(exist_ok=True)
+            write(folder, "0.csv", _FILLS_THE_SAMPLE)
+            write(folder, "1.csv", later)
+            write(folder, "2.csv", "id,name,score\n10,j,7.5\n")
+            tbl = mltable.from_delimited_files([{"folder": str(folder)}], header=header,
+                                               support_multi_line=multi_line)
+            try:
+                results.append(tbl.to_pandas_dataframe())
+            except UserErrorException as error:
+                results.append(str(error))
+        return results
+
+    header_only = []
+    read = delimited._Reader.read
+    monkeypatch.setattr(delimited._Reader, "read",
+                        lambda self, prepared: header_only.append(prepared.rows is None) or read(self, prepared))
+    quick = outcome()
+    assert any(header_only) == (header != "no_header")   # the shortcut was taken where it applies
+    monkeypatch.undo()
+    full_prepare = delimited._Reader.prepare
+    monkeypatch.setattr(delimited._Reader, "prepare", lambda self, file, header_only=True: full_prepare(self, file, False))
+    full = outcome()
+    for later, got, expected in zip(_LATER_FILES, quick, full):
+        if isinstance(expected, str):
+            assert got == expected, later
+        else:
+            pd.testing.assert_frame_equal(got, expected, obj=repr(later))

@@ -176,7 +176,7 @@ class _Prepared:
     restore: tuple | None
     names: list
     has_header: bool
-    rows: list
+    rows: list | None      # the sample rows; None when only the header was parsed (Reader.prepare)
     display: str
     file: object = None    # the FileRef, reopened to stream it
 
@@ -210,10 +210,13 @@ class _Reader:
 
     # --- one file ------------------------------------------------------------------------------
 
-    def prepare(self, file) -> _Prepared | None:
+    def prepare(self, file, header_only: bool = True) -> _Prepared | None:
         """Decode ``file`` and parse its header and first rows; ``None`` for an empty file.
 
         A file that can be streamed is read only as far as its header and sample rows need.
+        Once the column types are fixed, the rows of a small file are not needed up front
+        (``header_only``): only its header is parsed here, ``rows`` is ``None``, and :meth:`read`
+        prepares it fully only if pyarrow cannot read it as it is.
         """
         # pyarrow reads UTF-8 (skipping a byte-order mark) and splits on one byte; other
         # encodings are transcoded and longer delimiters substituted, which needs the whole file.
@@ -226,7 +229,8 @@ class _Reader:
             while True:
                 data = to_utf8(raw, self.encoding, file.display)
                 data, delimiter, substitute = self._single_byte_delimiter(data)
-                head = self._head_records(data, complete, delimiter, file.display)
+                header_only = header_only and complete and self.fixed and self.mode != "no_header"
+                head = self._head_records(data, complete, delimiter, file.display, 1 if header_only else None)
                 if head is not None:
                     break
                 more, complete = _read_upto(handle, 3 * len(raw))
@@ -241,16 +245,22 @@ class _Reader:
             return None
         has_header = self.mode in ("all_files_same_headers", "all_files_different_headers") or (
             self.mode == "from_first_file" and first_file)
+        if header_only and not has_header:
+            head = []   # all rows: none is needed up front
         header, rows = (head[0][1], head[1:]) if has_header else (None, head)
         rows = [row for _, row in rows]
         names = self._names_for(header, first_file)
+        restore = (delimiter, substitute) if substitute and b'"' in data else None
+        if header_only:
+            if all(name in self.types for name in names):
+                return _Prepared(data, delimiter, restore, names, has_header, None, file.display, file)
+            return self.prepare(file, header_only=False)   # new columns: their types come from its rows
         row_width = max((len(row) for row in rows), default=0)
         if row_width > len(names):
             names = self._extend(names, row_width)
         elif rows and not first_file and self.mode != "all_files_different_headers":
             # Positional modes: a later file with fewer fields fills only the first columns.
             names = names[:row_width]
-        restore = (delimiter, substitute) if substitute and b'"' in data else None
         return _Prepared(data if complete else None, delimiter, restore, names, has_header, rows, file.display,
                          file)
 
@@ -276,6 +286,17 @@ class _Reader:
 
     def read(self, prepared: _Prepared) -> Iterator[pa.Table]:
         """The file's tables: one for a file read whole, one per piece for a bigger file."""
+        if prepared.rows is None:
+            try:
+                yield self._read_fast(prepared.data, prepared.delimiter, prepared.restore, prepared.names,
+                                      prepared.has_header, prepared.display)
+                return
+            except _SlowPath:
+                # Ragged rows, a quoted line break, a value pyarrow cannot parse as typed: take the
+                # full path from the start, as if the file had been prepared with its rows.
+                prepared = self.prepare(prepared.file, header_only=False)
+                if prepared is None:
+                    return
         names = prepared.names
         for position, name in enumerate(names):
             if name not in self.types:
@@ -326,13 +347,14 @@ class _Reader:
         raise UserErrorException(f"Cannot split on the delimiter {self.delimiter!r}: the file holds control "
                                  "characters 0x18-0x1f that the multi-character delimiter support needs.")
 
-    def _head_records(self, data: bytes, complete: bool, delimiter: str, display: str) -> list | None:
-        """The first records (header + sample rows), parsed exactly in Python.
+    def _head_records(self, data: bytes, complete: bool, delimiter: str, display: str,
+                      need: int | None = None) -> list | None:
+        """The first ``need`` records (default: header + sample rows), parsed exactly in Python.
 
         ``data`` is the start of the file (all of it when ``complete``); ``None`` means it holds
         too few records to tell and more of the file is needed.
         """
-        need = self.sample_size + 1
+        need = self.sample_size + 1 if need is None else need
         size = 1 << 16
         while True:
             chunk = data[:size]
