@@ -163,8 +163,9 @@ def prune_row_groups(files: list, selected: list, filters: list) -> list:
     for file_index, groups in by_file.items():
         file = files[file_index]
         try:
-            fragment = next(ds.dataset(file.path, format="parquet", filesystem=file.store.arrow_filesystem)
-                            .get_fragments())
+            # The fragment straight from the format: a dataset would first look the path up (one
+            # more request per file on a remote store) to discover what is already known.
+            fragment = ds.ParquetFileFormat().make_fragment(file.path, filesystem=file.store.arrow_filesystem)
             schema = pa.schema([field.with_type(field.type.value_type) if pa.types.is_dictionary(field.type)
                                 else field for field in fragment.physical_schema])
             expression = None

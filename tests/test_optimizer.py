@@ -65,6 +65,21 @@ def test_row_groups_and_projection_are_explained(sorted_parquet):
     assert same(sorted_parquet.filter("n >= 1450 and n < 1520"))["n"].tolist() == list(range(1450, 1520))
 
 
+def test_row_group_statistics_drop_every_group_no_row_of_which_can_pass(sorted_parquet, tmp_path):
+    # Pruning swallows its own errors (reading decides them), so a broken pruner would still give
+    # right answers, only slowly: check the surviving groups themselves.
+    from mltable_lite.expressions import parse
+    from mltable_lite.optimizer import prune_row_groups
+    from mltable_lite.plan import PathSpec
+    from mltable_lite.storage import expand_paths
+
+    files = expand_paths([PathSpec("folder", str(tmp_path / "pq"))])
+    everything = [(index, group) for index in range(3) for group in range(10)]
+    kept = prune_row_groups(files, everything, [parse("n >= 1450 and n < 1520")])
+    assert kept == [(1, 4), (1, 5)]
+    assert prune_row_groups(files, everything, [parse("name == 'nowhere' and n < 0")]) == []
+
+
 def test_partition_filters_never_open_pruned_files(hive):
     corrupt = hive / "year=2022" / "month=1" / "data.csv"
     corrupt.write_bytes(b"id,v\n\xff\xfe not utf-8 \xff\n")
