@@ -343,7 +343,8 @@ def test_files_after_the_sample_read_as_if_every_row_had_been_parsed_first(tmp_p
     header_only = []
     read = delimited._Reader.read
     monkeypatch.setattr(delimited._Reader, "read",
-                        lambda self, prepared: header_only.append(prepared.rows is None) or read(self, prepared))
+                        lambda self, prepared, ahead=None: header_only.append(prepared.rows is None)
+                        or read(self, prepared, ahead))
     quick = outcome()
     assert any(header_only) == (header != "no_header")   # the shortcut was taken where it applies
     monkeypatch.undo()
@@ -355,3 +356,34 @@ def test_files_after_the_sample_read_as_if_every_row_had_been_parsed_first(tmp_p
             assert got == expected, later
         else:
             pd.testing.assert_frame_equal(got, expected, obj=repr(later))
+
+
+def test_files_parsed_ahead_give_what_reading_one_after_another_gives(tmp_path, monkeypatch):
+    # After the sample, small files are parsed on threads before their turn. A file parsed with
+    # types that an earlier one then widened (int -> float, int -> text) is read again, and an
+    # error found ahead is raised only in its turn.
+    from mltable_lite.readers import delimited
+
+    write(tmp_path, "000.csv", "id,score,flag\n" + "".join(f"{i},{i},true\n" for i in range(250)))
+    for number in range(1, 41):
+        rows = [f"{number * 10 + k},{k},false" for k in range(3)]
+        if number == 5:
+            rows[1] = f"{number * 10 + 1},0.5,false"      # score widens to float
+        if number == 9:
+            rows[2] = "nine,1,true"                         # id widens to text
+        write(tmp_path, f"{number:03d}.csv", "id,score,flag\n" + "\n".join(rows) + "\n")
+    write(tmp_path, "041.csv", 'id,score,flag\n1,"two\nlines",true\n')   # P15 error, in its turn
+
+    def read_all(ahead):
+        monkeypatch.setattr(delimited, "_AHEAD", ahead)
+        tbl = mltable.from_delimited_files([{"folder": str(tmp_path)}])
+        with pytest.raises(UserErrorException) as error:
+            tbl.to_pandas_dataframe()
+        return tbl.take(300).to_pandas_dataframe(), str(error.value)
+
+    one_by_one, error_one_by_one = read_all(0)
+    ahead, error_ahead = read_all(16)
+    pd.testing.assert_frame_equal(ahead, one_by_one)
+    assert error_ahead == error_one_by_one and "041.csv" in error_ahead
+    # Both columns changed type between files, so they hold every value as written (P2).
+    assert "0.5" in one_by_one["score"].tolist() and "nine" in one_by_one["id"].tolist()

@@ -151,7 +151,8 @@ def read_delimited(files, step: ReadDelimited, columns=None) -> Iterator[tuple[i
     # Files parsed ahead (small ones) while the inference sample is not yet full: the reference
     # samples the first rows of the whole dataset, not of the first file.
     pending: list = []
-    for index, file in enumerate(files):
+    numbered = enumerate(files)
+    for index, file in numbered:
         prepared = reader.prepare(file)
         if prepared is None:
             continue
@@ -160,11 +161,59 @@ def read_delimited(files, step: ReadDelimited, columns=None) -> Iterator[tuple[i
             for pending_index, item in pending:
                 for table in reader.read(item):
                     yield pending_index, table
-            pending = []
+            yield from _read_ahead(reader, numbered)
+            return
     reader.fix_types()
     for pending_index, item in pending:
         for table in reader.read(item):
             yield pending_index, table
+
+
+# Files prepared ahead of the one being yielded once the types are fixed (small files only parse).
+_AHEAD = 16
+
+
+def _read_ahead(reader: _Reader, numbered) -> Iterator[tuple[int, pa.Table]]:
+    """The files after the inference sample, in order, with pyarrow parsing the small ones on two
+    threads while this one prepares the next and finishes the last (``read_csv`` frees the GIL).
+
+    Every decision stays here, in file order: a parse done ahead is used only if the column
+    types it was given are still the ones the file would be read with (an earlier file may have
+    widened one), and an error found ahead is raised only when its file's turn comes, so
+    ``take(n)`` never fails on a file it did not need.
+    """
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mltable_lite-csv")
+    window: deque = deque()
+    try:
+        for index, file in numbered:
+            try:
+                prepared = reader.prepare(file)
+            except Exception as error:  # noqa: BLE001 - raised in its turn, below
+                window.append((index, error, None))
+                continue
+            if prepared is not None:
+                window.append((index, prepared, reader.parse_ahead(prepared, pool)))
+            while len(window) > _AHEAD or (window and _ready(window[0][2])):
+                yield from _read_first(reader, window)
+        while window:
+            yield from _read_first(reader, window)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _ready(ahead: _Ahead | None) -> bool:
+    return ahead is None or ahead.parse.done()
+
+
+def _read_first(reader: _Reader, window) -> Iterator[tuple[int, pa.Table]]:
+    index, prepared, ahead = window.popleft()
+    if isinstance(prepared, Exception):
+        raise prepared
+    for table in reader.read(prepared, ahead):
+        yield index, table
 
 
 @dataclass
@@ -179,6 +228,15 @@ class _Prepared:
     rows: list | None      # the sample rows; None when only the header was parsed (Reader.prepare)
     display: str
     file: object = None    # the FileRef, reopened to stream it
+
+
+@dataclass(frozen=True)
+class _Ahead:
+    """A ``read_csv`` started early (:meth:`_Reader.parse_ahead`), with the types it was given."""
+
+    read_types: dict
+    bool_tokens: frozenset
+    parse: object          # concurrent.futures.Future of the pa.Table
 
 
 class _Reader:
@@ -284,12 +342,23 @@ class _Reader:
             for name, values in self.sample.items():
                 self._infer(name, values)
 
-    def read(self, prepared: _Prepared) -> Iterator[pa.Table]:
+    def parse_ahead(self, prepared: _Prepared, pool) -> _Ahead | None:
+        """For a file prepared from its header only: ``read_csv`` of it started on ``pool`` with
+        the types as they are now (:meth:`read` checks they still are)."""
+        if prepared.rows is None:
+            internal, read_types, wanted = self._read_plan(prepared.names)
+            options = self._csv_options(prepared.delimiter, internal, prepared.has_header, read_types,
+                                        prepared.names, wanted)
+            return _Ahead(read_types, frozenset(self.bool_tokens),
+                          pool.submit(pacsv.read_csv, pa.py_buffer(prepared.data), **options))
+        return None
+
+    def read(self, prepared: _Prepared, ahead: _Ahead | None = None) -> Iterator[pa.Table]:
         """The file's tables: one for a file read whole, one per piece for a bigger file."""
         if prepared.rows is None:
             try:
                 yield self._read_fast(prepared.data, prepared.delimiter, prepared.restore, prepared.names,
-                                      prepared.has_header, prepared.display)
+                                      prepared.has_header, prepared.display, ahead)
                 return
             except _SlowPath:
                 # Ragged rows, a quoted line break, a value pyarrow cannot parse as typed: take the
@@ -433,12 +502,18 @@ class _Reader:
         if not yielded:
             raise _SlowPath()  # no data rows: the whole-file path gives the columns (P7)
 
-    def _read_fast(self, data, delimiter, restore, names, has_header, display) -> pa.Table:
+    def _read_fast(self, data, delimiter, restore, names, has_header, display, ahead=None) -> pa.Table:
         internal, read_types, wanted = self._read_plan(names)
+        if ahead is not None and (ahead.read_types != read_types or ahead.bool_tokens != self.bool_tokens):
+            ahead.parse.cancel()
+            ahead = None   # parsed with types that an earlier file has since widened
         for attempt in range(4):
             try:
-                table = pacsv.read_csv(pa.py_buffer(data), **self._csv_options(
-                    delimiter, internal, has_header, read_types, names, wanted))
+                if attempt == 0 and ahead is not None:
+                    table = ahead.parse.result()   # raises what read_csv raised
+                else:
+                    table = pacsv.read_csv(pa.py_buffer(data), **self._csv_options(
+                        delimiter, internal, has_header, read_types, names, wanted))
                 break
             except pa.ArrowInvalid as error:
                 message = str(error)
