@@ -14,7 +14,7 @@ import pytest
 import mltable_lite as mltable
 from mltable_lite.errors import UserErrorException
 from mltable_lite.executor import to_pandas
-from mltable_lite.readers import delimited, json_lines
+from mltable_lite.readers import _csv_pieces, delimited, json_lines
 
 MIB = 1 << 20
 
@@ -95,8 +95,8 @@ def test_a_late_value_that_does_not_fit_keeps_every_value(tmp_path, monkeypatch,
 
 
 def test_chunked_csv_equals_the_whole_file_read(tmp_path, monkeypatch):
-    monkeypatch.setattr(delimited, "FIRST_PIECE_SIZE", 1 << 12)
-    monkeypatch.setattr(delimited, "PIECE_SIZE", 1 << 16)  # ~40 pieces
+    monkeypatch.setattr(_csv_pieces, "FIRST_PIECE_SIZE", 1 << 12)
+    monkeypatch.setattr(_csv_pieces, "PIECE_SIZE", 1 << 16)  # ~40 pieces
     path = tmp_path / "mixed.csv"
     write_csv(path, rows=40_000)
     tbl = mltable.from_delimited_files([{"file": str(path)}, {"file": str(path)}], include_path_column=True)
@@ -112,8 +112,8 @@ def test_chunked_csv_equals_the_whole_file_read(tmp_path, monkeypatch):
 def test_chunked_csv_over_http_equals_the_mapped_local_read(tmp_path, monkeypatch, serve_http):
     """Local files are cut into pieces on a memory map, remote ones from their byte stream:
     the same file gives the same frame both ways."""
-    monkeypatch.setattr(delimited, "FIRST_PIECE_SIZE", 1 << 12)
-    monkeypatch.setattr(delimited, "PIECE_SIZE", 1 << 16)
+    monkeypatch.setattr(_csv_pieces, "FIRST_PIECE_SIZE", 1 << 12)
+    monkeypatch.setattr(_csv_pieces, "PIECE_SIZE", 1 << 16)
     path = tmp_path / "mixed.csv"
     write_csv(path, rows=20_000)
     served = serve_http(tmp_path)
@@ -133,15 +133,15 @@ def test_chunked_csv_over_http_equals_the_mapped_local_read(tmp_path, monkeypatc
 def test_mapped_pieces_match_streamed_pieces(tmp_path, monkeypatch, text):
     import mmap
 
-    monkeypatch.setattr(delimited, "FIRST_PIECE_SIZE", 1 << 10)
-    monkeypatch.setattr(delimited, "PIECE_SIZE", 1 << 12)
+    monkeypatch.setattr(_csv_pieces, "FIRST_PIECE_SIZE", 1 << 10)
+    monkeypatch.setattr(_csv_pieces, "PIECE_SIZE", 1 << 12)
     path = tmp_path / "t.csv"
     path.write_bytes(text.encode("utf-8"))
     with open(path, "rb") as handle:
-        streamed = [(piece.to_pybytes(), quoted) for piece, quoted in delimited._line_pieces(handle)]
+        streamed = [(piece.to_pybytes(), quoted) for piece, quoted in _csv_pieces.line_pieces(handle)]
     with open(path, "rb") as handle:
         mapped_file = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    mapped = [(piece.to_pybytes(), quoted) for piece, quoted in delimited._mapped_pieces(mapped_file)]
+    mapped = [(piece.to_pybytes(), quoted) for piece, quoted in _csv_pieces.mapped_pieces(mapped_file)]
     body = text.encode("utf-8").removeprefix(b"\xef\xbb\xbf")
     for pieces in (streamed, mapped):
         assert b"".join(piece for piece, _ in pieces).rstrip() == body.rstrip()
@@ -151,7 +151,7 @@ def test_mapped_pieces_match_streamed_pieces(tmp_path, monkeypatch, text):
 
 
 def test_chunked_multi_line_csv_equals_the_whole_file_read(tmp_path, monkeypatch):
-    monkeypatch.setattr(delimited, "BLOCK_SIZE", 1 << 16)
+    monkeypatch.setattr(_csv_pieces, "BLOCK_SIZE", 1 << 16)
     path = tmp_path / "multi.csv"
     path.write_text("id,text\n" + "".join(f'{i},"line {i}\nnext, {i}"\n' for i in range(20_000)))
     tbl = mltable.from_delimited_files([{"file": str(path)}], support_multi_line=True)
@@ -161,7 +161,7 @@ def test_chunked_multi_line_csv_equals_the_whole_file_read(tmp_path, monkeypatch
 
 
 def test_selected_partitions_of_a_chunked_file_are_the_rows_of_those_byte_ranges(tmp_path, monkeypatch):
-    monkeypatch.setattr(delimited, "PIECE_SIZE", 1 << 16)
+    monkeypatch.setattr(_csv_pieces, "PIECE_SIZE", 1 << 16)
     path = tmp_path / "parts.csv"
     write_csv(path, rows=20_000)
     tbl = mltable.from_delimited_files([{"file": str(path)}]).select_partitions([1, 3])

@@ -9,13 +9,13 @@ or to the exact Python tokenizer of :mod:`._text`.
 
 Early stop: only the head of a file (:data:`HEAD_SIZE`) is read to find its header and sample
 rows. A bigger UTF-8 file with a one-byte delimiter is then read in *pieces* cut at line breaks,
-a small one (:data:`FIRST_PIECE_SIZE`) then big ones (:data:`PIECE_SIZE`), each parsed by
+a small one then big ones (sizes and cutting in :mod:`._csv_pieces`), each parsed by
 ``pyarrow.csv.read_csv`` (multi-threaded, so throughput stays that of a whole-file read) and
 yielded as one table: ``take(20)`` costs the head and one small piece, not the file. Local files
 are cut on a memory map (the pieces are never copied), remote ones from their byte stream. Cutting
 at any line break is what pyarrow's own
 block splitting does without ``newlines_in_values``; with ``support_multi_line`` a line break may be
-inside quotes, so those files are streamed by ``pyarrow.csv.open_csv`` (:data:`BLOCK_SIZE`) instead.
+inside quotes, so those files are streamed by ``pyarrow.csv.open_csv`` instead.
 
 If a later piece cannot be read as typed (a value that does not fit, a ragged row, a bad byte),
 the rest of the file takes the whole-file path above, which widens or reports the error exactly as
@@ -33,9 +33,7 @@ Example:
 
 from __future__ import annotations
 
-import mmap
 import re
-from copy import copy
 from dataclasses import dataclass
 from itertools import islice
 from typing import Iterator
@@ -49,21 +47,12 @@ from ..errors import UserErrorException
 from ..inference import (FALSE_TOKENS, STRING, TRUE_TOKENS, ZONE_PATTERN, ColumnType, convert_widening,
                          infer_column)
 from ..plan import InferOptions, ReadDelimited
-from ._text import CODECS, UTF8_BOM, check_utf8, iter_records, quoted_newline_error, to_utf8
+from . import _csv_pieces
+from ._text import CODECS, check_utf8, iter_records, quoted_newline_error, to_utf8
 
 # Bytes read first from each file for its header and inference sample (grown while too short).
 # A file that fits is read whole, as one table.
 HEAD_SIZE = 1 << 16
-# Bigger files are read in pieces, each yielded as one table: a small first one, so the first rows
-# are cheap, then PIECE_SIZE ones, big enough for read_csv to parse several blocks in parallel.
-# (Growing pieces gradually cost ~10% of full-read throughput: mid-sized pieces parse on one core.)
-FIRST_PIECE_SIZE = 1 << 16
-PIECE_SIZE = 16 << 20
-# Block size of pyarrow's streaming reader, used for big files with ``support_multi_line``.
-BLOCK_SIZE = 1 << 20
-# pyarrow's block size within one read_csv call (blocks are parsed in parallel).
-_READ_BLOCK_SIZE = 1 << 22
-_MIN_READ_BLOCK_SIZE = 1 << 20
 
 HEADER_MODES = ("no_header", "from_first_file", "all_files_different_headers", "all_files_same_headers")
 DEFAULT_SAMPLE_SIZE = 200
@@ -281,7 +270,7 @@ class _Reader:
         streamable = CODECS.get(self.encoding, "utf-8") == "utf-8" and len(self.delimiter.encode("utf-8")) == 1
         with file.store.open_input(file.path) as handle:
             if streamable:
-                raw, complete = _read_upto(handle, HEAD_SIZE)
+                raw, complete = _csv_pieces.read_upto(handle, HEAD_SIZE)
             else:
                 raw, complete = handle.read(), True
             while True:
@@ -291,7 +280,7 @@ class _Reader:
                 head = self._head_records(data, complete, delimiter, file.display, 1 if header_only else None)
                 if head is not None:
                     break
-                more, complete = _read_upto(handle, 3 * len(raw))
+                more, complete = _csv_pieces.read_upto(handle, 3 * len(raw))
                 raw += more
         if not raw:
             return None
@@ -482,11 +471,12 @@ class _Reader:
         multi_line = self.step.support_multi_line
         yielded = False
         with prepared.file.store.open_input(prepared.file.path) as handle:
-            mapped = None if multi_line else _memory_map(handle, prepared.file)
+            mapped = None if multi_line else _csv_pieces.memory_map(handle, prepared.file)
             if multi_line:
-                tables = _streamed(handle, options)
+                tables = _csv_pieces.streamed(handle, options)
             else:
-                tables = _pieces_read(_line_pieces(handle) if mapped is None else _mapped_pieces(mapped), options)
+                pieces = _csv_pieces.line_pieces(handle) if mapped is None else _csv_pieces.mapped_pieces(mapped)
+                tables = _csv_pieces.pieces_read(pieces, options)
             try:
                 for table, quoted in tables:
                     if not table.num_rows:
@@ -560,7 +550,7 @@ class _Reader:
                 column_types[column] = _ARROW_TYPES[kind]
         return dict(
             read_options=pacsv.ReadOptions(column_names=internal, skip_rows=1 if has_header else 0,
-                                           use_threads=True, block_size=_READ_BLOCK_SIZE),
+                                           use_threads=True, block_size=_csv_pieces.READ_BLOCK_SIZE),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True,
                                               escape_char=False, ignore_empty_lines=True,
                                               newlines_in_values=self.step.support_multi_line),
@@ -622,124 +612,6 @@ class _Reader:
 
 class _SlowPath(Exception):
     """pyarrow cannot read this file as typed; use the exact tokenizer."""
-
-
-def _pieces_read(pieces: Iterator[tuple[pa.Buffer, bool]], options: dict) -> Iterator[tuple[pa.Table, bool]]:
-    """``(table, whether the piece holds a quote)`` for each piece of the file (module docstring)."""
-    for number, (piece, quoted) in enumerate(pieces):
-        read_options = copy(options["read_options"])
-        if number:  # the header, if any, is in the first piece only
-            read_options.skip_rows = 0
-        # At least ~4 blocks per piece, so that the last (shorter) piece is parsed in parallel too.
-        read_options.block_size = max(_MIN_READ_BLOCK_SIZE, min(_READ_BLOCK_SIZE, piece.size // 4 + 1))
-        yield pacsv.read_csv(piece, **{**options, "read_options": read_options}), quoted
-
-
-def _streamed(handle, options: dict) -> Iterator[tuple[pa.Table, bool]]:
-    """The file through pyarrow's streaming reader, one table per block of :data:`BLOCK_SIZE`."""
-    read_options = copy(options["read_options"])
-    read_options.block_size = BLOCK_SIZE
-    for batch in pacsv.open_csv(handle, **{**options, "read_options": read_options}):
-        yield pa.Table.from_batches([batch]), True
-
-
-def _line_pieces(handle) -> Iterator[tuple[pa.Buffer, bool]]:
-    """The file in pieces that end at a line break (but the last), without a byte-order mark,
-    each with whether it holds a quote: FIRST_PIECE_SIZE, then PIECE_SIZE bytes.
-
-    Like :func:`._text.line_pieces`, but without copying or zero-filling a byte: a piece is a
-    slice of the block read, up to its last line break, and the rest of the block is read again
-    with the next one (after a seek; a file that cannot seek copies it instead). That keeps the
-    full-read throughput of a single ``read_csv``.
-    """
-    seekable = _seekable(handle)
-    size = FIRST_PIECE_SIZE
-    offset = 0          # position in the file of data[0]
-    carry = b""         # bytes read but not yet in a piece
-    first = True
-    while True:
-        block = handle.read(size)
-        data = carry + block if carry else block
-        if first:
-            first = False
-            if data.startswith(UTF8_BOM):
-                data, offset = data[len(UTF8_BOM):], len(UTF8_BOM)
-        if not block:  # end of the file: the rest is the last piece
-            if data.strip():
-                yield pa.py_buffer(data), b'"' in data
-            return
-        cut = data.rfind(b"\n") + 1
-        if not cut:  # a line longer than the block: read on
-            carry = data
-            continue
-        yield pa.py_buffer(data).slice(0, cut), data.find(b'"', 0, cut) >= 0
-        offset += cut
-        if seekable and cut < len(data):
-            handle.seek(offset)
-            carry = b""
-        else:
-            carry = data[cut:]
-        size = PIECE_SIZE
-
-
-def _memory_map(handle, file) -> mmap.mmap | None:
-    """A read-only map of the local file open as ``handle``, or None (a remote file, an empty
-    one, or one the operating system cannot map: a pipe, some network filesystems)."""
-    from ..storage import LocalStore
-
-    if not isinstance(file.store, LocalStore) or file.size <= 0:
-        return None
-    try:
-        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    except (AttributeError, OSError, ValueError):
-        return None
-
-
-def _mapped_pieces(mapped: mmap.mmap) -> Iterator[tuple[pa.Buffer, bool]]:
-    """:func:`_line_pieces` over a memory-mapped local file: each piece is a view of the page
-    cache, never copied into Python bytes (the copy costs about a fifth of the parse).
-
-    Arrow's CSV reader copies values out of its input, so no table keeps the map alive; the map
-    is unmapped once the last piece is dropped.
-    """
-    size = len(mapped)
-    start = len(UTF8_BOM) if mapped[:len(UTF8_BOM)] == UTF8_BOM else 0
-    view = memoryview(mapped)
-    piece_size = FIRST_PIECE_SIZE
-    while start < size:
-        end = start + piece_size
-        if end >= size:  # the rest is the last piece, unless it is only blank
-            if _NOT_BLANK.search(mapped, start, size):
-                yield pa.py_buffer(view[start:size]), mapped.find(b'"', start, size) >= 0
-            return
-        cut = mapped.rfind(b"\n", start, end) + 1
-        if not cut:  # a line longer than the piece: take a longer piece
-            piece_size *= 2
-            continue
-        yield pa.py_buffer(view[start:cut]), mapped.find(b'"', start, cut) >= 0
-        start, piece_size = cut, PIECE_SIZE
-
-
-_NOT_BLANK = re.compile(rb"\S")
-
-
-def _seekable(handle) -> bool:
-    try:
-        return bool(handle.seekable())
-    except (AttributeError, OSError, ValueError):
-        return False
-
-
-def _read_upto(handle, size: int) -> tuple[bytes, bool]:
-    """Up to ``size`` bytes from ``handle``, and whether that reached the end of the file."""
-    parts, got = [], 0
-    while got < size:
-        part = handle.read(size - got)
-        if not part:
-            return b"".join(parts), True
-        parts.append(part)
-        got += len(part)
-    return b"".join(parts), False
 
 
 _ARROW_TYPES = {"string": pa.string(), "bool": pa.bool_(), "int": pa.int64(), "float": pa.float64()}

@@ -1,0 +1,155 @@
+"""Cutting a delimited file into pieces that end at line breaks, and reading them with pyarrow.
+
+The delimited reader (:mod:`.delimited`, whose docstring tells why) reads a big UTF-8 file in
+pieces: a small first one (:data:`FIRST_PIECE_SIZE`), then big ones (:data:`PIECE_SIZE`), each
+parsed by one ``pyarrow.csv.read_csv`` call. Local files are cut on a memory map
+(:func:`mapped_pieces`), other streams as they are read (:func:`line_pieces`); both give the same
+pieces. Files with ``support_multi_line`` are streamed by ``pyarrow.csv.open_csv`` instead
+(:func:`streamed`, :data:`BLOCK_SIZE`).
+
+Example:
+    >>> import io
+    >>> [(piece.to_pybytes(), quoted) for piece, quoted in line_pieces(io.BytesIO(b'a,b\\n1,"x"\\n'))]
+    [(b'a,b\\n1,"x"\\n', True)]
+"""
+
+from __future__ import annotations
+
+import mmap
+import re
+from copy import copy
+from typing import Iterator
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from ._text import UTF8_BOM
+
+# Bigger files are read in pieces, each yielded as one table: a small first one, so the first rows
+# are cheap, then PIECE_SIZE ones, big enough for read_csv to parse several blocks in parallel.
+# (Growing pieces gradually cost ~10% of full-read throughput: mid-sized pieces parse on one core.)
+FIRST_PIECE_SIZE = 1 << 16
+PIECE_SIZE = 16 << 20
+# Block size of pyarrow's streaming reader, used for big files with ``support_multi_line``.
+BLOCK_SIZE = 1 << 20
+# pyarrow's block size within one read_csv call (blocks are parsed in parallel).
+READ_BLOCK_SIZE = 1 << 22
+_MIN_READ_BLOCK_SIZE = 1 << 20
+
+
+def pieces_read(pieces: Iterator[tuple[pa.Buffer, bool]], options: dict) -> Iterator[tuple[pa.Table, bool]]:
+    """``(table, whether the piece holds a quote)`` for each piece of the file (see :mod:`.delimited`)."""
+    for number, (piece, quoted) in enumerate(pieces):
+        read_options = copy(options["read_options"])
+        if number:  # the header, if any, is in the first piece only
+            read_options.skip_rows = 0
+        # At least ~4 blocks per piece, so that the last (shorter) piece is parsed in parallel too.
+        read_options.block_size = max(_MIN_READ_BLOCK_SIZE, min(READ_BLOCK_SIZE, piece.size // 4 + 1))
+        yield pacsv.read_csv(piece, **{**options, "read_options": read_options}), quoted
+
+
+def streamed(handle, options: dict) -> Iterator[tuple[pa.Table, bool]]:
+    """The file through pyarrow's streaming reader, one table per block of :data:`BLOCK_SIZE`."""
+    read_options = copy(options["read_options"])
+    read_options.block_size = BLOCK_SIZE
+    for batch in pacsv.open_csv(handle, **{**options, "read_options": read_options}):
+        yield pa.Table.from_batches([batch]), True
+
+
+def line_pieces(handle) -> Iterator[tuple[pa.Buffer, bool]]:
+    """The file in pieces that end at a line break (but the last), without a byte-order mark,
+    each with whether it holds a quote: FIRST_PIECE_SIZE, then PIECE_SIZE bytes.
+
+    Like :func:`._text.line_pieces`, but without copying or zero-filling a byte: a piece is a
+    slice of the block read, up to its last line break, and the rest of the block is read again
+    with the next one (after a seek; a file that cannot seek copies it instead). That keeps the
+    full-read throughput of a single ``read_csv``.
+    """
+    seekable = _seekable(handle)
+    size = FIRST_PIECE_SIZE
+    offset = 0          # position in the file of data[0]
+    carry = b""         # bytes read but not yet in a piece
+    first = True
+    while True:
+        block = handle.read(size)
+        data = carry + block if carry else block
+        if first:
+            first = False
+            if data.startswith(UTF8_BOM):
+                data, offset = data[len(UTF8_BOM):], len(UTF8_BOM)
+        if not block:  # end of the file: the rest is the last piece
+            if data.strip():
+                yield pa.py_buffer(data), b'"' in data
+            return
+        cut = data.rfind(b"\n") + 1
+        if not cut:  # a line longer than the block: read on
+            carry = data
+            continue
+        yield pa.py_buffer(data).slice(0, cut), data.find(b'"', 0, cut) >= 0
+        offset += cut
+        if seekable and cut < len(data):
+            handle.seek(offset)
+            carry = b""
+        else:
+            carry = data[cut:]
+        size = PIECE_SIZE
+
+
+def memory_map(handle, file) -> mmap.mmap | None:
+    """A read-only map of the local file open as ``handle``, or None (a remote file, an empty
+    one, or one the operating system cannot map: a pipe, some network filesystems)."""
+    from ..storage import LocalStore
+
+    if not isinstance(file.store, LocalStore) or file.size <= 0:
+        return None
+    try:
+        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def mapped_pieces(mapped: mmap.mmap) -> Iterator[tuple[pa.Buffer, bool]]:
+    """:func:`line_pieces` over a memory-mapped local file: each piece is a view of the page
+    cache, never copied into Python bytes (the copy costs about a fifth of the parse).
+
+    Arrow's CSV reader copies values out of its input, so no table keeps the map alive; the map
+    is unmapped once the last piece is dropped.
+    """
+    size = len(mapped)
+    start = len(UTF8_BOM) if mapped[:len(UTF8_BOM)] == UTF8_BOM else 0
+    view = memoryview(mapped)
+    piece_size = FIRST_PIECE_SIZE
+    while start < size:
+        end = start + piece_size
+        if end >= size:  # the rest is the last piece, unless it is only blank
+            if _NOT_BLANK.search(mapped, start, size):
+                yield pa.py_buffer(view[start:size]), mapped.find(b'"', start, size) >= 0
+            return
+        cut = mapped.rfind(b"\n", start, end) + 1
+        if not cut:  # a line longer than the piece: take a longer piece
+            piece_size *= 2
+            continue
+        yield pa.py_buffer(view[start:cut]), mapped.find(b'"', start, cut) >= 0
+        start, piece_size = cut, PIECE_SIZE
+
+
+_NOT_BLANK = re.compile(rb"\S")
+
+
+def _seekable(handle) -> bool:
+    try:
+        return bool(handle.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def read_upto(handle, size: int) -> tuple[bytes, bool]:
+    """Up to ``size`` bytes from ``handle``, and whether that reached the end of the file."""
+    parts, got = [], 0
+    while got < size:
+        part = handle.read(size - got)
+        if not part:
+            return b"".join(parts), True
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts), False
