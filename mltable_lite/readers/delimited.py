@@ -290,18 +290,22 @@ class _Reader:
         self.files_seen += 1
         if not head:
             return None
+        restore = (delimiter, substitute) if substitute and b'"' in data else None
+        return self._laid_out(file, data, complete, delimiter, restore, head, first_file, header_only)
+
+    def _laid_out(self, file, data: bytes, complete: bool, delimiter: str, restore, head: list,
+                  first_file: bool, header_only: bool) -> _Prepared:
+        """The file's column names and sample rows from its first records ``head``; with
+        ``header_only``, rows are parsed only if the header names a column not known yet."""
         has_header = self.mode in ("all_files_same_headers", "all_files_different_headers") or (
             self.mode == "from_first_file" and first_file)
-        if header_only and not has_header:
-            head = []   # all rows: none is needed up front
-        header, rows = (head[0][1], head[1:]) if has_header else (None, head)
-        rows = [row for _, row in rows]
-        names = self._names_for(header, first_file)
-        restore = (delimiter, substitute) if substitute and b'"' in data else None
+        names = self._names_for(head[0][1] if has_header else None, first_file)
         if header_only:
             if all(name in self.types for name in names):
                 return _Prepared(data, delimiter, restore, names, has_header, None, file.display, file)
-            return self.prepare(file, header_only=False)   # new columns: their types come from its rows
+            # New columns: their types come from the file's rows (all of it is in ``data``).
+            head = self._head_records(data, complete, delimiter, file.display)
+        rows = [row for _, row in (head[1:] if has_header else head)]
         row_width = max((len(row) for row in rows), default=0)
         if row_width > len(names):
             names = self._extend(names, row_width)
@@ -310,6 +314,13 @@ class _Reader:
             names = names[:row_width]
         return _Prepared(data if complete else None, delimiter, restore, names, has_header, rows, file.display,
                          file)
+
+    def _with_rows(self, prepared: _Prepared) -> _Prepared:
+        """A file prepared from its header only, prepared again with its sample rows, from the
+        bytes already read."""
+        head = self._head_records(prepared.data, True, prepared.delimiter, prepared.display)
+        return self._laid_out(prepared.file, prepared.data, True, prepared.delimiter, prepared.restore, head,
+                              first_file=False, header_only=False)
 
     def add_sample(self, prepared: _Prepared) -> bool:
         """Add the file's first rows to the sample; True once types are fixed."""
@@ -352,9 +363,7 @@ class _Reader:
             except _SlowPath:
                 # Ragged rows, a quoted line break, a value pyarrow cannot parse as typed: take the
                 # full path from the start, as if the file had been prepared with its rows.
-                prepared = self.prepare(prepared.file, header_only=False)
-                if prepared is None:
-                    return
+                prepared = self._with_rows(prepared)
         names = prepared.names
         for position, name in enumerate(names):
             if name not in self.types:
