@@ -14,9 +14,11 @@ Example:
 from __future__ import annotations
 
 import os
+import secrets as _tokens
 from concurrent.futures import Executor, Future
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, BinaryIO, Iterator, Sequence
 
 from ..errors import NOT_FOUND_CODE, NOT_FOUND_MESSAGE, ExecutionError, UserErrorException
 from .globbing import compile_pattern, has_wildcard
@@ -96,8 +98,30 @@ class Store:
         (an event loop of its own)."""
         return pool.submit(self.fetch, path)
 
-    def write_bytes(self, path: str, data: bytes) -> None:
-        """Create or replace the file at ``path`` (parent folders are implied)."""
+    # --- writing: a file appears whole under its name, or not at all ------------------------
+
+    def writing(self, path: str, overwrite: bool = True):
+        """A context manager giving a binary file to write ``path`` through.
+
+        The file appears under ``path`` only when the block ends without an exception, and then
+        whole: local files are written under a temporary name, synced and renamed; object stores
+        commit the blob when it is complete. An exception (or a killed process) leaves nothing
+        under ``path``. With ``overwrite=False`` an existing file is never replaced: the commit
+        raises ``FileExistsError`` instead. Parent folders are implied.
+
+        Example:
+            >>> with store.writing(store.join(folder, "part-0.parquet")) as handle:   # doctest: +SKIP
+            ...     handle.write(data)
+        """
+        raise NotImplementedError
+
+    def write_bytes(self, path: str, data: bytes, overwrite: bool = True) -> None:
+        """Create (or, with ``overwrite``, replace) the file at ``path`` atomically."""
+        with self.writing(path, overwrite=overwrite) as handle:
+            handle.write(data)
+
+    def delete(self, path: str) -> None:
+        """Remove the file at ``path``; nothing there is fine."""
         raise NotImplementedError
 
     def join(self, folder: str, relative: str) -> str:
@@ -145,18 +169,59 @@ class LocalStore(Store):
     def join(self, folder: str, relative: str) -> str:
         return os.path.join(folder, *relative.split("/"))
 
-    def write_bytes(self, path: str, data: bytes) -> None:
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        temporary = path + ".tmp"
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-        os.replace(temporary, path)
+    @contextmanager
+    def writing(self, path: str, overwrite: bool = True) -> Iterator[BinaryIO]:
+        folder = os.path.dirname(path) or "."
+        os.makedirs(folder, exist_ok=True)
+        # A name of its own per write: two writers of one path never share a temporary file, and
+        # a leftover of a killed write is hidden (dot) and never mistaken for data.
+        temporary = os.path.join(folder, f".{os.path.basename(path)}.{_tokens.token_hex(6)}.tmp")
+        handle = open(temporary, "xb")
+        try:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+            if overwrite:
+                os.replace(temporary, path)
+            else:
+                os.link(temporary, path)  # fails if the name exists: no window to replace another's file
+                os.unlink(temporary)
+            _sync_folder(folder)
+        except BaseException:
+            handle.close()
+            _remove_quietly(temporary)
+            raise
+
+    def delete(self, path: str) -> None:
+        _remove_quietly(path)
 
     @property
     def arrow_filesystem(self):
         import pyarrow.fs
 
         return pyarrow.fs.LocalFileSystem()
+
+
+def _sync_folder(folder: str) -> None:
+    """Make a rename in ``folder`` durable (a crash right after it must not undo it)."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:  # not possible on every platform (Windows): the rename is still atomic
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 _LOCAL = LocalStore()

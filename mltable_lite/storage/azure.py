@@ -48,7 +48,7 @@ except ImportError:  # pragma: no cover — adlfs brings azure-storage-blob and 
     raise UserErrorException("Reading wasbs://, abfss:// and az:// paths needs adlfs: pip install adlfs") from None
 from .azure_credentials import CREDENTIAL_ORDER, STORAGE_SCOPE, Access, resolve_access
 from .azure_rest import get_blob, list_blobs
-from .remote import FsspecStore
+from .remote import FsspecStore, abandon
 from .secrets import redact
 
 __all__ = ["AzureStore", "AzureLocation", "parse_uri", "blob_filesystem", "AUTH_CODE"]
@@ -204,6 +204,8 @@ def _translated(uri: str, access: Access):
 def _translate(error: Exception, uri: str, access: Access) -> MLTableError | None:
     from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
 
+    if isinstance(error, FileExistsError):  # a write with overwrite=False: the caller says what exists
+        return None
     status = getattr(error, "status_code", None)
     code = getattr(error, "error_code", None)
     code = getattr(code, "value", code)  # the SDK's StorageErrorCode enum → 'AuthorizationFailure'
@@ -327,9 +329,32 @@ class AzureStore(FsspecStore):
         with _translated(self.uri_of(path), self.access):
             return await get_blob(self.fs, path)
 
-    def write_bytes(self, path: str, data: bytes) -> None:
+    def write_bytes(self, path: str, data: bytes, overwrite: bool = True) -> None:
+        """One Put Blob: the blob appears whole (``overwrite=False``: only if nothing is there)."""
         with _translated(self.uri_of(path), self.access):
-            self.fs.pipe_file(path, data)
+            self.fs.pipe_file(path, data, overwrite=overwrite)
+
+    @contextmanager
+    def writing(self, path: str, overwrite: bool = True):
+        """A block blob upload: blocks are staged as data comes and the blob is committed (its
+        block list put) only when the block ends without error; an aborted upload leaves only
+        uncommitted blocks, which readers never see and Azure discards."""
+        with _translated(self.uri_of(path), self.access):
+            handle = self.fs.open(path, "wb" if overwrite else "xb")
+        try:
+            yield handle
+        except BaseException:
+            abandon(handle)
+            raise
+        with _translated(self.uri_of(path), self.access):
+            handle.close()
+
+    def delete(self, path: str) -> None:
+        with _translated(self.uri_of(path), self.access):
+            try:
+                self.fs.rm_file(path)
+            except FileNotFoundError:
+                pass
 
     @property
     def arrow_filesystem(self):

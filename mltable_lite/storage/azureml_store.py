@@ -108,8 +108,14 @@ class AzureMLStore(Store):
     def fetch_later(self, path: str, pool):
         return self.inner.fetch_later(path, pool)
 
-    def write_bytes(self, path: str, data: bytes) -> None:
-        self.inner.write_bytes(path, data)
+    def writing(self, path: str, overwrite: bool = True):
+        return self.inner.writing(path, overwrite=overwrite)
+
+    def write_bytes(self, path: str, data: bytes, overwrite: bool = True) -> None:
+        self.inner.write_bytes(path, data, overwrite=overwrite)
+
+    def delete(self, path: str) -> None:
+        self.inner.delete(path)
 
     @property
     def arrow_filesystem(self):

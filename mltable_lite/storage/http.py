@@ -139,11 +139,14 @@ class HttpStore(FsspecStore):
         with self._translated(url):
             return self.fs.cat_file(url)
 
-    def write_bytes(self, url: str, data: bytes) -> None:
-        raise UserErrorException(
-            f"Cannot write '{_shown(url)}': http(s):// paths are read-only. Save to a local folder or to "
-            "cloud storage (abfss://, wasbs://, azureml://) instead."
-        )
+    def writing(self, url: str, overwrite: bool = True):
+        raise _read_only(url)
+
+    def write_bytes(self, url: str, data: bytes, overwrite: bool = True) -> None:
+        raise _read_only(url)
+
+    def delete(self, url: str) -> None:
+        raise _read_only(url)
 
     @property
     def arrow_filesystem(self):
@@ -309,6 +312,12 @@ def _hrefs(page: str) -> list[str]:
     parser.feed(page)
     parser.close()
     return parser.hrefs
+
+
+def _read_only(url: str) -> UserErrorException:
+    return UserErrorException(
+        f"Cannot write '{_shown(url)}': http(s):// paths are read-only. Write to a local folder or to "
+        "cloud storage (abfss://, wasbs://, azureml://) instead.")
 
 
 def _status_error(status: int, url: str, folder: bool) -> UserErrorException:

@@ -17,6 +17,7 @@ import io
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Sequence
 
 from . import FileRef, Store
@@ -75,14 +76,42 @@ class FsspecStore(Store):
         """The whole file in one request (no metadata round trip first)."""
         return self.fs.cat_file(path)
 
-    def write_bytes(self, path: str, data: bytes) -> None:
-        self.fs.pipe_file(path, data)
+    @contextmanager
+    def writing(self, path: str, overwrite: bool = True):
+        """fsspec's buffered writer, committed by ``close()`` only when the block succeeds."""
+        if not overwrite and self.fs.exists(path):
+            raise FileExistsError(path)
+        handle = self.fs.open(path, "wb")
+        try:
+            yield handle
+        except BaseException:
+            abandon(handle)
+            raise
+        handle.close()
+
+    def delete(self, path: str) -> None:
+        try:
+            self.fs.rm_file(path)
+        except FileNotFoundError:
+            pass
 
     @property
     def arrow_filesystem(self):
         from pyarrow.fs import FSSpecHandler, PyFileSystem
 
         return PyFileSystem(FSSpecHandler(self.fs))
+
+
+def abandon(handle) -> None:
+    """Close an fsspec file opened for writing without committing it: ``close()`` on a buffered
+    writer uploads what is buffered and completes the object, which a failed write must not do.
+    Blocks an object store already holds stay uncommitted, invisible, and expire."""
+    from fsspec.spec import AbstractBufferedFile
+
+    if isinstance(handle, AbstractBufferedFile):
+        handle.discard()
+        handle.forced = True  # close() then skips the final flush, which is what commits
+    handle.close()
 
 
 def prefetched(files: Sequence[FileRef], only: set[int] | None = None) -> list[FileRef]:
