@@ -8,6 +8,7 @@ Example:
 
 from .builders import (from_delimited_files, from_delta_lake, from_json_lines_files, from_parquet_files,
                        from_paths, load)
+from . import mltable  # noqa: F401  (the reference's submodule path, an attribute as in the reference)
 from .enums import MLTableFileEncoding, MLTableHeaders
 from .errors import ExecutionError, MLTableError, UserErrorException
 from .streams import StreamInfo

@@ -30,3 +30,34 @@ class MLTableFileEncoding(Enum):
     utf16 = 5
     utf8bom = 6
     windows1252 = 7
+
+
+class MLTableSaveOverwriteOption(Enum):
+    """What ``MLTable.save(overwrite=...)`` does when a file it would write already exists.
+
+    ``FAIL_ON_CONFLICT`` raises, ``OVERWRITE`` replaces the file, ``SKIP`` keeps the existing file.
+
+    Example:
+        >>> from mltable_lite.mltable import MLTableSaveOverwriteOption
+        >>> MLTableSaveOverwriteOption.OVERWRITE.value
+        2
+    """
+
+    FAIL_ON_CONFLICT = 1
+    OVERWRITE = 2
+    SKIP = 3
+
+
+class MLTablePartitionSize(Enum):
+    """Units (binary: 1 kilobyte = 1024 bytes) for the partition size of delimited and JSON lines reads.
+
+    Example:
+        >>> from mltable_lite.mltable import MLTablePartitionSize
+        >>> [unit.name for unit in MLTablePartitionSize]
+        ['byte', 'kilobyte', 'megabyte', 'gigabyte']
+    """
+
+    byte = 0
+    kilobyte = 1
+    megabyte = 2
+    gigabyte = 3

@@ -26,6 +26,19 @@ def test_public_names_of_the_reference_are_all_here():
         assert hasattr(mltable.MLTable, name), name
 
 
+
+def test_the_reference_submodule_path_and_its_enums_are_importable():
+    """`from mltable.mltable import ...` is how much user code imports; members and values as observed."""
+    from mltable_lite.mltable import MLTable, MLTablePartitionSize, MLTableSaveOverwriteOption, load
+
+    assert MLTable is mltable.MLTable and load is mltable.load and mltable.mltable.DataType is DataType
+    assert [(o.name, o.value) for o in MLTableSaveOverwriteOption] == [("FAIL_ON_CONFLICT", 1), ("OVERWRITE", 2),
+                                                                       ("SKIP", 3)]
+    assert [(u.name, u.value) for u in MLTablePartitionSize] == [("byte", 0), ("kilobyte", 1), ("megabyte", 2),
+                                                                 ("gigabyte", 3)]
+    for name in mltable.mltable.__all__:
+        assert hasattr(mltable.mltable, name), name
+
 @pytest.mark.parametrize("function, expected", [
     ("from_delimited_files", "(paths, header='all_files_same_headers', delimiter=',', support_multi_line=False, "
                              "empty_as_string=False, encoding='utf8', include_path_column=False, infer_column_types=True)"),
