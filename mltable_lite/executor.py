@@ -76,21 +76,21 @@ def _paths_tables(files: list[FileRef], per_file: bool) -> Iterator[tuple[int, p
 
 
 def _with_partition_columns(plan: Plan, files: list[FileRef], stream) -> Iterator[pa.Table]:
-    """Add partition-format columns after ``Path``; the step works wherever it stands (P17)."""
+    """Add partition-format columns (placed and typed as the reader does); the step works wherever it stands (P17)."""
     steps = [step for step in plan.transforms if isinstance(step, ExtractPartitionFormat)]
     if not steps:
         for _, table in stream:
             yield table
         return
-    from .partitions import add_partition_columns, partition_columns
+    from .partitions import partition_columns
 
-    computed = [partition_columns(step, files) for step in steps]
+    computed = [partition_columns(step, files, plan.reader) for step in steps]
     has_path = plan.reader is None or plan.reader.include_path_column
     for index, table in stream:
         position = 1 if has_path else 0
-        for keys, per_file, types in computed:
-            table = add_partition_columns(table, keys, per_file[index], types, position)
-            position += len(keys)
+        for columns in computed:
+            table = columns.add_to(table, index, position)
+            position += len(columns.keys)
         yield table
 
 
@@ -160,7 +160,9 @@ def _partitions(plan: Plan, files: list[FileRef]) -> list[tuple]:
     size = getattr(plan.reader, "partition_size", None)
     if size is None:
         return [(index, 0) for index in range(len(files))]
-    return [(index, part) for index, file in enumerate(files) for part in range(max(1, -(-file.size // size)))]
+    # An empty file (a Spark ``_SUCCESS`` marker) is no partition; an unknown size (-1) is one.
+    return [(index, part) for index, file in enumerate(files)
+            for part in range(0 if file.size == 0 else max(1, -(-file.size // size)))]
 
 
 def _selected_partitions(plan: Plan, files: list[FileRef]) -> list[tuple] | None:

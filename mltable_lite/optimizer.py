@@ -104,17 +104,11 @@ def _prune_files(plan: Plan, files: list, filters: list, referenced_columns) -> 
     from .partitions import partition_columns
 
     columns: dict = {}
+    unmatched: set = set()  # never pruned: reading them reports that the format does not fit
     for step in partition_steps:
-        keys, per_file, types = partition_columns(step, files)
-        for key in keys:
-            values = [values.get(key) for values in per_file]
-            if types[key] == pa.int64():
-                values = [None if value is None else int(value) for value in values]
-            elif pa.types.is_timestamp(types[key]):
-                import datetime
-
-                values = [None if value is None else datetime.datetime(*value) for value in values]
-            columns[key] = pa.array(values, types[key])
+        computed = partition_columns(step, files, plan.reader)
+        columns.update(computed.columns)
+        unmatched.update(computed.unmatched)
     if path_column is not None:
         columns[path_column] = pa.array([file.display for file in files], pa.string())
     if delta_partitions:
@@ -141,7 +135,7 @@ def _prune_files(plan: Plan, files: list, filters: list, referenced_columns) -> 
     keep = [True] * len(files)
     for term in conjuncts:
         for index, matches in enumerate(evaluate(term, per_file_table).to_pylist()):
-            keep[index] = keep[index] and bool(matches)
+            keep[index] = keep[index] and (bool(matches) or index in unmatched)
     return [index for index, flag in enumerate(keep) if flag]
 
 

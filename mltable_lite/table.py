@@ -186,8 +186,9 @@ class MLTable:
         """Add columns taken from each file's path, e.g. ``'{year}/{month}/{file}.csv'`` or
         ``'{day:yyyy/MM/dd}/*.parquet'`` (one datetime column).
 
-        The format matches the path relative to its path spec's folder. Captured values that are
-        all integers become int64 columns.
+        The format matches the path relative to its path spec's folder. As in the reference, delimited
+        files put the new columns first and type them like CSV values (``2024`` → int64) when column
+        types are inferred; other readers put them after the file's columns, as strings.
 
         Example:
             >>> tbl.extract_columns_from_partition_format("{region}/{year}/{file}.csv")  # doctest: +SKIP

@@ -214,3 +214,99 @@ def test_include_path_column_comes_first(csv_file, tmp_path):
     df = mltable.from_delimited_files([{"file": str(tmp_path / "people.csv")}], include_path_column=True).take(1)
     frame = df.to_pandas_dataframe()
     assert list(frame.columns)[0] == "Path" and frame["Path"][0] == str(tmp_path / "people.csv")
+
+
+@pytest.fixture
+def dated(tmp_path):
+    """The same rows as CSV, parquet and JSON lines under year/month folders, with Spark markers."""
+    import json
+
+    for year, month in (("2023", "12"), ("2024", "01")):
+        folder = tmp_path / "dated" / year / month
+        folder.mkdir(parents=True)
+        (folder / "part.csv").write_text(f"id\n{year}{month}\n")
+        pq.write_table(pa.table({"id": [int(year + month)]}), folder / "part.parquet")
+        (folder / "part.jsonl").write_text(json.dumps({"id": int(year + month)}) + "\n")
+        (folder.parent / "_SUCCESS").write_bytes(b"")
+    (tmp_path / "dated" / "_SUCCESS").write_bytes(b"")
+    return tmp_path / "dated"
+
+
+@pytest.mark.parametrize("build, columns, year", [
+    (lambda d: mltable.from_delimited_files([{"pattern": f"{d}/*/*/*.csv"}]), ["year", "month", "id"], 2024),
+    (lambda d: mltable.from_delimited_files([{"pattern": f"{d}/*/*/*.csv"}], infer_column_types=False),
+     ["year", "month", "id"], "2024"),
+    (lambda d: mltable.from_parquet_files([{"pattern": f"{d}/*/*/*.parquet"}]), ["id", "year", "month"], "2024"),
+    (lambda d: mltable.from_json_lines_files([{"pattern": f"{d}/*/*/*.jsonl"}]), ["id", "year", "month"], "2024"),
+    (lambda d: mltable.from_parquet_files([{"pattern": f"{d}/*/*/*.parquet"}], include_path_column=True),
+     ["Path", "id", "year", "month"], "2024"),
+])
+def test_partition_columns_are_placed_and_typed_as_the_reference_does(dated, build, columns, year):
+    """Observed: delimited files put them first and infer their types (strings without inference);
+    parquet and JSON lines put them after the file's columns, as strings, so `year == "2024"` matches."""
+    tbl = build(dated).extract_columns_from_partition_format("{year}/{month}/part.{ext}").drop_columns("ext")
+    df = tbl.to_pandas_dataframe()
+    assert list(df.columns) == columns
+    assert df["year"].tolist() == [type(year)(2023), year]
+    literal = f'"{year}"' if isinstance(year, str) else str(year)
+    assert tbl.filter(f"year == {literal}").to_pandas_dataframe()["id"].astype(str).tolist() == ["202401"]
+    assert tbl.filter(f"year == {literal}").explain().count("pruned by partition values") == 1
+
+
+def test_inferred_partition_values_follow_csv_inference_and_overrides(tmp_path):
+    for value in ("0", "1"):
+        (tmp_path / value).mkdir()
+        (tmp_path / value / "a.csv").write_text("id\n5\n")
+    tbl = mltable.from_delimited_files([{"folder": str(tmp_path)}])
+    assert tbl.extract_columns_from_partition_format("{k}/a.csv").to_pandas_dataframe()["k"].tolist() == [False, True]
+    overridden = mltable.from_delimited_files([{"folder": str(tmp_path)}],
+                                              infer_column_types={"column_type_overrides": {"k": "float"}})
+    df = overridden.extract_columns_from_partition_format("{k}/a.csv").to_pandas_dataframe()
+    assert df["k"].tolist() == [0.0, 1.0] and str(df["k"].dtype) == "float64"
+
+
+@pytest.mark.parametrize("reader, pattern", [
+    (mltable.from_delimited_files, "*.csv"), (mltable.from_parquet_files, "*.parquet"),
+    (mltable.from_json_lines_files, "*.jsonl")])
+def test_empty_marker_files_are_no_partition_and_need_not_match_the_format(dated, reader, pattern):
+    for path in dated.glob("*/*/part.*"):
+        if not path.name.endswith(pattern[1:]):
+            path.unlink()
+    tbl = reader([{"folder": str(dated)}])
+    assert tbl.get_partition_count() == 2  # the three _SUCCESS files are not partitions
+    df = tbl.extract_columns_from_partition_format("{year}/{month}/part.{ext}").to_pandas_dataframe()
+    assert df["id"].astype(str).tolist() == ["202312", "202401"]
+    paths = mltable.from_paths([{"folder": str(dated)}]).extract_columns_from_partition_format(
+        "{year}/{month}/part.{ext}").to_pandas_dataframe()
+    assert paths["year"].isna().sum() == 3 and paths["year"].dropna().tolist() == ["2023", "2024"]
+
+
+def test_a_file_with_rows_the_format_does_not_describe_is_an_error_a_python_user_can_act_on(dated):
+    (dated / "2024" / "notes.csv").write_text("id\n7\n")
+    tbl = mltable.from_delimited_files([{"pattern": f"{dated}/**/*.csv"}])
+    with pytest.raises(UserErrorException, match="does not match the path .*notes.csv") as caught:
+        tbl.extract_columns_from_partition_format("{year}/{month}/part.csv").to_pandas_dataframe()
+    assert "ignore_errors" not in str(caught.value) and "pattern" in str(caught.value)
+    with pytest.raises(UserErrorException, match="does not match the path .*notes.csv"):  # not pruned away
+        tbl.extract_columns_from_partition_format("{year}/{month}/part.csv").filter("year == 2024").to_pandas_dataframe()
+
+
+@pytest.mark.parametrize("partition_format, columns", [
+    ("{year}/{year}/part.csv", ["year", "id"]),          # a key used twice: one column, its first capture
+    ("/{year}/{month}/part.csv", ["year", "month", "id"]),  # a leading slash
+    ("dated/{year}/{month}/part.csv", ["year", "month", "id"]),  # the path spec's own folder named
+])
+def test_partition_formats_the_reference_accepts(dated, partition_format, columns):
+    for path in [*dated.glob("*/*/*.parquet"), *dated.glob("*/*/*.jsonl")]:
+        path.unlink()
+    tbl = mltable.from_delimited_files([{"folder": str(dated)}])  # with its _SUCCESS markers
+    df = tbl.extract_columns_from_partition_format(partition_format).to_pandas_dataframe()
+    assert list(df.columns) == columns and df["year"].tolist() == [2023, 2024]
+
+
+@pytest.mark.parametrize("partition_format", ["{d:yyyy}/{d:MM}/part.csv", "{d:yyyy/MM}/{e:dd}/part.csv"])
+def test_a_date_split_over_two_placeholders_gets_the_references_message(partitioned, partition_format):
+    tbl = mltable.from_delimited_files([{"folder": str(partitioned)}])
+    with pytest.raises(UserErrorException, match='^Invalid argument "partition-format". "Only single date is '
+                                                 'supported by partition format.", Actual'):
+        tbl.extract_columns_from_partition_format(partition_format)
