@@ -19,12 +19,14 @@ from typing import Callable, Iterable, Iterator
 import pyarrow as pa
 
 from .errors import UserErrorException
+from .logs import get_logger, log_read_plan
 from .plan import ExtractPartitionFormat, Plan, ReadParquet, SelectPartitions
 from .storage import FileRef, expand_paths
 from .transforms import apply as apply_transform
 
 STREAM_FIELD_METADATA = {b"mltable_lite.kind": b"stream"}
 _LOOKAHEAD = max(2, min(8, (os.cpu_count() or 2)))
+_log = get_logger(__name__)
 
 
 def list_files(plan: Plan, storage_options: dict | None = None) -> list[FileRef]:
@@ -40,23 +42,25 @@ def list_files(plan: Plan, storage_options: dict | None = None) -> list[FileRef]
 
 
 def stream_tables(plan: Plan, storage_options: dict | None = None, optimize: bool = True,
-                  files: list[FileRef] | None = None) -> Iterator[pa.Table]:
+                  files: list[FileRef] | None = None, wrap_reader: Callable | None = None) -> Iterator[pa.Table]:
     """The plan's result as a stream of Arrow tables (the unit of every terminal call).
 
     ``optimize=False`` reads everything and skips nothing: the same result, for tests.
     ``files`` is the plan's listing when the caller already has it (a listing is done once per
-    execution: on remote stores it costs round trips).
+    execution: on remote stores it costs round trips). ``wrap_reader`` decorates the format's
+    read function (progress counting, schema-only probing) without changing its contract.
     """
     from .optimizer import ReadPlan, optimise
 
     if files is None:
         files = list_files(plan, storage_options)
     read_plan = optimise(plan, files) if optimize else ReadPlan()
+    log_read_plan(_log, type(plan.reader).__name__ if plan.reader else "paths only", files, read_plan.describe())
     if plan.reader is None:
         per_file = any(isinstance(step, ExtractPartitionFormat) for step in plan.transforms)
         stream: Iterable[pa.Table] = _paths_tables(files, per_file)
     else:
-        stream = _read(files, plan, read_plan)
+        stream = _read(files, plan, read_plan, wrap_reader)
     stream = _with_partition_columns(plan, files, stream)
     for transform in plan.transforms:
         if not isinstance(transform, (ExtractPartitionFormat, SelectPartitions)):
@@ -100,14 +104,16 @@ def paths_table(files: list[FileRef]) -> pa.Table:
     return pa.table([pa.array([f.display for f in files], pa.string())], schema=pa.schema([field]))
 
 
-def _read(files: list[FileRef], plan: Plan, read_plan) -> Iterator[tuple[int, pa.Table]]:
+def _read(files: list[FileRef], plan: Plan, read_plan, wrap_reader=None) -> Iterator[tuple[int, pa.Table]]:
     from .readers import reader_for
 
     step = plan.reader
-    read = reader_for(step)
+    read = reader_for(step) if wrap_reader is None else wrap_reader(reader_for(step))
+    # Fetching small remote files ahead is for reads of the data; a schema probe opens footers only.
+    fetch_ahead = getattr(wrap_reader, "reads_data", True)
     selected = _selected_partitions(plan, files)
     if selected is None and read_plan.keep_files is None and not read_plan.row_group_filters:
-        files = _prefetched(files)
+        files = _prefetched(files) if fetch_ahead else files
         source = read(files, step, read_plan.columns)
     else:
         if selected is None:
@@ -123,7 +129,7 @@ def _read(files: list[FileRef], plan: Plan, read_plan) -> Iterator[tuple[int, pa
         by_file: dict[int, list] = {index: [] for index in sorted(considered)} if isinstance(step, ReadParquet) else {}
         for file_index, part in selected:
             by_file.setdefault(file_index, []).append(part)
-        files = _prefetched(files, only=set(by_file))
+        files = _prefetched(files, only=set(by_file)) if fetch_ahead else files
         source = _read_selected(read, files, step, by_file, read_plan.columns)
     for index, table in source:
         if step.include_path_column:
@@ -283,9 +289,10 @@ def ordered_map(function: Callable, items: Iterable, workers: int = _LOOKAHEAD) 
 # --- collecting ---------------------------------------------------------------------------------
 
 
-def to_arrow(plan: Plan, storage_options: dict | None = None, optimize: bool = True) -> pa.Table:
+def to_arrow(plan: Plan, storage_options: dict | None = None, optimize: bool = True,
+             wrap_reader: Callable | None = None) -> pa.Table:
     """The whole result as one Arrow table with one schema (columns unified by name)."""
-    table, unmergeable = _collect(plan, storage_options, optimize)
+    table, unmergeable = _collect(plan, storage_options, optimize, wrap_reader=wrap_reader)
     if unmergeable is not None:
         raise UserErrorException(
             f"Column(s) {_conflicting_columns(unmergeable)} hold values of different types in different files, "
@@ -294,7 +301,8 @@ def to_arrow(plan: Plan, storage_options: dict | None = None, optimize: bool = T
     return table
 
 
-def _collect(plan: Plan, storage_options: dict | None, optimize: bool, files: list[FileRef] | None = None):
+def _collect(plan: Plan, storage_options: dict | None, optimize: bool, files: list[FileRef] | None = None,
+             wrap_reader: Callable | None = None):
     """Every table of the result merged into one, reconciling types that differ between files
     or pieces: JSON lines widen (P11), delimited columns are read again as text (P2).
 
@@ -303,7 +311,7 @@ def _collect(plan: Plan, storage_options: dict | None, optimize: bool, files: li
     """
     if files is None:
         files = list_files(plan, storage_options)
-    tables = list(stream_tables(plan, storage_options, optimize, files))
+    tables = list(stream_tables(plan, storage_options, optimize, files, wrap_reader))
     try:
         return concat(tables), None
     except _MixedTypes:
@@ -315,7 +323,7 @@ def _collect(plan: Plan, storage_options: dict | None, optimize: bool, files: li
             return concat(harmonize_json_tables(tables)), None
         retry = _as_text_where_mixed(plan, tables)
         if retry is not None:
-            return _collect(retry, storage_options, optimize, files)
+            return _collect(retry, storage_options, optimize, files, wrap_reader)
         return None, tables
 
 
@@ -369,9 +377,10 @@ def _promoted(column: pa.ChunkedArray, field: pa.Field) -> pa.ChunkedArray:
         raise _MixedTypes() from None
 
 
-def to_pandas(plan: Plan, storage_options: dict | None = None, optimize: bool = True):
+def to_pandas(plan: Plan, storage_options: dict | None = None, optimize: bool = True,
+              wrap_reader: Callable | None = None):
     """The result as a pandas DataFrame with the reference's dtypes and a fresh RangeIndex."""
-    table, unmergeable = _collect(plan, storage_options, optimize)
+    table, unmergeable = _collect(plan, storage_options, optimize, wrap_reader=wrap_reader)
     if unmergeable is not None:
         return _concat_in_pandas(unmergeable)
     return table_to_pandas(table)

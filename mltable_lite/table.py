@@ -12,11 +12,18 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from .errors import UserErrorException
+from .logs import get_logger, timed
 from .plan import (ConvertColumnTypes, DropColumns, ExtractPartitionFormat, Filter, FrozenMap, KeepColumns, Plan,
                    RandomPercentSample, SelectPartitions, Skip, Take, TakeRandomSample)
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+_log = get_logger(__name__)
 
 
 class MLTable:
@@ -34,6 +41,9 @@ class MLTable:
     def __init__(self, plan: Plan, storage_options: dict | None = None):
         self._plan = plan
         self._storage_options = storage_options
+        # The result's schema once a call has learned it (collect_schema, to_arrow): shown by the
+        # repr, which itself never reads anything.
+        self._known_schema: pa.Schema | None = None
 
     # --- identity and display ---------------------------------------------------------------
 
@@ -53,7 +63,19 @@ class MLTable:
         return dump_yaml(plan_to_dict(self._plan))
 
     def __repr__(self) -> str:
-        return self.__str__()
+        """A few readable lines: sources, each step in words, the schema if known. Reads nothing.
+
+        ``str(tbl)`` is the MLTable YAML, as in the reference.
+        """
+        from .display import plain_repr
+
+        return plain_repr(self._plan, self._known_schema)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view of the table: sources, steps and (when known) the schema. Reads nothing."""
+        from .display import html_repr
+
+        return html_repr(self._plan, self._known_schema)
 
     def _to_yaml_dict(self) -> dict:
         from .plan_yaml import plan_to_dict
@@ -268,23 +290,59 @@ class MLTable:
 
     # --- terminal calls ------------------------------------------------------------------------
 
-    def to_pandas_dataframe(self):
+    def to_pandas_dataframe(self, show_progress: bool = False) -> "pd.DataFrame":
         """Read everything into a pandas DataFrame (fresh RangeIndex, the reference's dtypes).
+
+        ``show_progress=True`` (mltable_lite only) draws a progress bar of the bytes, files and
+        rows read (``tqdm``: on stderr, or a widget in Jupyter).
 
         Example:
             >>> df = mltable.from_delimited_files([{"file": "a.csv"}]).to_pandas_dataframe()  # doctest: +SKIP
         """
         from .executor import to_pandas
+        from .progress import progress, tracking_reader
 
-        return to_pandas(self._plan, self._storage_options)
+        with timed(_log, "to_pandas_dataframe"), progress(show_progress, "reading", by_bytes=True) as bar:
+            return to_pandas(self._plan, self._storage_options, wrap_reader=tracking_reader(bar) if show_progress
+                             else None)
 
-    def to_arrow(self):
-        """Read everything into one ``pyarrow.Table`` (mltable_lite only; no pandas copy)."""
+    def to_arrow(self, show_progress: bool = False) -> "pa.Table":
+        """Read everything into one ``pyarrow.Table`` (mltable_lite only; no pandas copy).
+
+        ``show_progress=True`` draws a progress bar, as for :meth:`to_pandas_dataframe`.
+
+        Example: ``table = tbl.to_arrow(); table.schema``
+        """
         from .executor import to_arrow
+        from .progress import progress, tracking_reader
 
-        return to_arrow(self._plan, self._storage_options)
+        with timed(_log, "to_arrow"), progress(show_progress, "reading", by_bytes=True) as bar:
+            table = to_arrow(self._plan, self._storage_options, wrap_reader=tracking_reader(bar) if show_progress
+                             else None)
+        self._known_schema = table.schema
+        return table
 
-    def to_batches(self):
+    def collect_schema(self) -> "pa.Schema":
+        """The ``pyarrow.Schema`` that :meth:`to_arrow` would return, without reading the data.
+
+        Parquet files give it from their footers, a Delta table from its log, delimited and JSON
+        lines files from the first rows (the type-inference sample); every step of the table is
+        applied to it. mltable_lite only (the name polars uses). The one case where it can differ
+        from ``to_arrow().schema``: a text file whose later rows do not fit the sampled type,
+        which the full read widens (to float or text) rather than lose.
+
+        Example:
+            >>> tbl.keep_columns(["trip_id", "fare"]).collect_schema()   # doctest: +SKIP
+            trip_id: int64
+            fare: double
+        """
+        from .result_schema import collect_schema
+
+        with timed(_log, "collect_schema"):
+            self._known_schema = collect_schema(self._plan, self._storage_options)
+        return self._known_schema
+
+    def to_batches(self) -> Iterator["pa.RecordBatch"]:
         """Iterate over the result as ``pyarrow.RecordBatch`` es, reading lazily (mltable_lite only).
 
         Example: ``for batch in tbl.to_batches(): train_on(batch)``

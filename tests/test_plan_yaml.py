@@ -169,4 +169,4 @@ def test_str_shows_yaml_with_absolute_paths_and_defaults(data):
         "delimiter": ",", "empty_as_string": False, "encoding": "utf8", "header": "all_files_same_headers",
         "include_path_column": False, "infer_column_types": True, "partition_size": 20971520,
         "path_column": "Path", "support_multi_line": False}
-    assert repr(mltable.from_paths([])) == str(mltable.from_paths([]))
+    assert yaml.safe_load(str(mltable.from_paths([]))) == {"paths": [], "type": "mltable"}

@@ -418,6 +418,16 @@ def _read_file(file: DeltaFileRef, keep: set | None) -> pa.Table:
     return _normalise(pa.Table.from_arrays(arrays, schema=pa.schema(out_fields)))
 
 
+def empty_table(file: DeltaFileRef, columns: Sequence[str] | None = None) -> pa.Table:
+    """The columns and types :func:`read_delta_lake` gives ``file``, with no rows: the snapshot's
+    schema from the log, no data file opened (``collect_schema``)."""
+    from .parquet import _normalise
+
+    keep = None if columns is None else set(columns)
+    wanted = [pa.field(f.name, f.type) for f in file.snapshot.schema if keep is None or f.name in keep]
+    return _normalise(pa.schema(wanted).empty_table()) if wanted else _no_columns(0)
+
+
 def _no_columns(rows: int) -> pa.Table:
     """A table with ``rows`` rows and no columns (a later step needs only ``Path`` or a count)."""
     return pa.table({"_": pa.nulls(rows)}).drop_columns(["_"])

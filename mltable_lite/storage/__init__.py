@@ -15,14 +15,18 @@ from __future__ import annotations
 
 import os
 import secrets as _tokens
+import time
 from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Iterator, Sequence
 
 from ..errors import NOT_FOUND_CODE, NOT_FOUND_MESSAGE, ExecutionError, UserErrorException
+from ..logs import get_logger, log_listing
 from .globbing import compile_pattern, has_wildcard
 from .uris import canonical_uri, is_local, join_uri, local_path, parent_uri, relative_to, scheme_of
+
+_log = get_logger(__name__)
 
 __all__ = [
     "FileRef", "Store", "LocalStore", "open_store", "expand_paths", "canonical_uri", "is_local",
@@ -271,6 +275,14 @@ def expand_paths(specs: Sequence[Any], storage_options: dict | None = None) -> l
     Folders are recursive and sorted (policy P1); pattern matches are sorted; nothing is skipped
     (hidden and ``_``-prefixed files are data, as in the reference).
     """
+    started = time.perf_counter()
+    files = _expand_paths(specs, storage_options)
+    log_listing(_log, ", ".join(f"{spec.kind} {_shown(spec)}" for spec in specs), files,
+                time.perf_counter() - started)
+    return files
+
+
+def _expand_paths(specs: Sequence[Any], storage_options: dict | None) -> list[FileRef]:
     files: list[FileRef] = []
     for spec in specs:
         store = open_store(spec.uri, storage_options)
