@@ -352,17 +352,147 @@ class MLTable:
         for table in stream_tables(self._plan, self._storage_options):
             yield from table.to_batches()
 
-    def save(self, path: str | None = None, overwrite: bool = True, colocated: bool = False,
+    # --- writing (mltable_lite only: the reference writes only the YAML) -------------------------
+
+    def to_parquet_files(self, destination: str, *, partition_by=None, row_group_size: int | None = None,
+                         max_rows_per_file: int | None = None, compression: str = "snappy",
+                         storage_options: dict | None = None, overwrite=False,
+                         show_progress: bool = False) -> "MLTable":
+        """Write this table's rows as Parquet files into the folder ``destination``, with an
+        ``MLTable`` file beside them, and return the table that reads them back.
+
+        ``destination`` is a local folder or any URI ``save()`` takes (``wasbs://``, ``abfss://``,
+        ``az://``, ``azureml://`` datastore paths; ``http(s)`` is read-only). The plan runs as a
+        stream: memory holds a table or two, whatever the data's size. The write is atomic: data
+        files get names of their own and the MLTable file, written last, lists exactly them, so a
+        reader (or a process killed mid-write) sees the previous table or the new one, never half.
+        Data files of the table it replaces are deleted after the commit; other files are never
+        touched.
+
+        Args:
+            partition_by: column name(s) whose values become ``key=value`` folders (hive style);
+                they leave the data files and come back, typed, as the last columns.
+            row_group_size: rows per row group at most (row groups are a parquet read's partitions).
+            max_rows_per_file: start a new file after this many rows (default: one file per folder).
+            compression: 'snappy' (default), 'zstd', 'gzip', 'brotli', 'lz4' or 'none'.
+            storage_options: credentials for the destination (default: this table's).
+            overwrite: False or 'fail' (default: an existing MLTable there is an error), True or
+                'overwrite' (replace it), 'skip' (keep it, write nothing), or an
+                ``MLTableSaveOverwriteOption``.
+            show_progress: a progress bar (rows, files) on stderr / in the notebook.
+
+        Example:
+            >>> clean = tbl.filter("fare > 0").to_parquet_files("./outputs/clean")       # doctest: +SKIP
+            >>> mltable.load("./outputs/clean").to_pandas_dataframe()                   # doctest: +SKIP
+        """
+        from .writers.parquet import ParquetFormat
+
+        return self._write(destination, ParquetFormat(compression, row_group_size), partition_by=partition_by,
+                           max_rows_per_file=max_rows_per_file, storage_options=storage_options,
+                           overwrite=overwrite, show_progress=show_progress)
+
+    def to_delimited_files(self, destination: str, *, delimiter: str = ",", header: bool = True,
+                           encoding: str = "utf8", partition_by=None, max_rows_per_file: int | None = None,
+                           storage_options: dict | None = None, overwrite=False,
+                           show_progress: bool = False) -> "MLTable":
+        """Write this table's rows as delimited text files (CSV; TSV with ``delimiter="\\t"``) into
+        the folder ``destination``, with an ``MLTable`` file that reads them back with the same
+        column types, and return that table. Atomic and streaming as :meth:`to_parquet_files`,
+        which documents ``partition_by``, ``max_rows_per_file``, ``storage_options``,
+        ``overwrite`` and ``show_progress``.
+
+        ``header=False`` writes no names line (the table then reads back as Column1, Column2...);
+        ``encoding`` is any encoding ``from_delimited_files`` reads. Nested and binary columns
+        cannot be text: drop or convert them first. Dates come back as datetimes.
+
+        Example:
+            >>> tbl.to_delimited_files("./outputs/csv", overwrite=True)                    # doctest: +SKIP
+        """
+        from .writers.delimited import DelimitedFormat
+
+        return self._write(destination, DelimitedFormat(delimiter, header, encoding), partition_by=partition_by,
+                           max_rows_per_file=max_rows_per_file, storage_options=storage_options,
+                           overwrite=overwrite, show_progress=show_progress)
+
+    def to_json_lines_files(self, destination: str, *, partition_by=None, max_rows_per_file: int | None = None,
+                            storage_options: dict | None = None, overwrite=False,
+                            show_progress: bool = False) -> "MLTable":
+        """Write this table's rows as JSON lines files (one object per row) into the folder
+        ``destination``, with an ``MLTable`` file that reads them back, and return that table.
+        Atomic and streaming as :meth:`to_parquet_files`, which documents the other arguments.
+
+        Times are written as ISO 8601 text and converted back by the MLTable; binary columns
+        cannot be JSON.
+
+        Example:
+            >>> tbl.to_json_lines_files("./outputs/jsonl", max_rows_per_file=100_000)        # doctest: +SKIP
+        """
+        from .writers.json_lines import JsonLinesFormat
+
+        return self._write(destination, JsonLinesFormat(), partition_by=partition_by,
+                           max_rows_per_file=max_rows_per_file, storage_options=storage_options,
+                           overwrite=overwrite, show_progress=show_progress)
+
+    def to_delta_lake(self, destination: str, *, mode: str | None = None, partition_by=None,
+                      storage_options: dict | None = None, overwrite=False,
+                      show_progress: bool = False) -> "MLTable":
+        """Write this table's rows as a Delta Lake table at ``destination`` (through ``deltalake``,
+        whose transaction log makes the write atomic) and return ``from_delta_lake(destination)``.
+
+        ``mode``: 'error' (default: an existing table is an error), 'append', 'overwrite' or
+        'ignore' (keep an existing table). Without ``mode``, ``overwrite`` decides: True or
+        'overwrite' → 'overwrite', 'skip' → 'ignore'. ``partition_by`` columns become Delta
+        partitions. The table's folder gets no MLTable file (Delta's VACUUM would delete it):
+        read it with ``from_delta_lake``.
+
+        Example:
+            >>> tbl.to_delta_lake("abfss://lake@acct.dfs.core.windows.net/trips", mode="append")   # doctest: +SKIP
+        """
+        from .writers.delta import write_delta
+
+        plan = write_delta(self._plan, self._storage_options, destination, mode=mode, partition_by=partition_by,
+                           storage_options=storage_options, overwrite=overwrite, show_progress=show_progress)
+        return MLTable(plan, self._storage_options if storage_options is None else storage_options)
+
+    def _write(self, destination: str, file_format, *, storage_options: dict | None, **options) -> "MLTable":
+        from .writers import write_files
+
+        plan = write_files(self._plan, self._storage_options, destination, file_format,
+                           storage_options=storage_options, **options)
+        written_options = self._storage_options if storage_options is None else storage_options
+        if plan is None:  # overwrite='skip' and a table was there: it is the result
+            from .loading import load_table
+
+            return load_table(destination, written_options)
+        return MLTable(plan, written_options)
+
+    def save(self, path: str | None = None, overwrite=True, colocated: bool = False,
              show_progress: bool = False, if_err_remove_files: bool = True) -> "MLTable":
         """Write this table as ``<path>/MLTable`` (paths relative to ``path``) and return it.
 
-        ``colocated=True`` also copies the data files into ``path``.
+        Only the plan is written; to write the table's *data*, use :meth:`to_parquet_files` and
+        the other writers.
 
-        Example: ``tbl.save("./my_table")`` then ``mltable.load("./my_table")``
+        Args:
+            path: the folder (default: the working directory); local or remote (``wasbs://``,
+                ``abfss://``, ``azureml://``...).
+            overwrite: True or 'overwrite' (default) replaces an existing MLTable file and data
+                files; False or 'fail' raises if either exists; 'skip' keeps what is there. An
+                ``MLTableSaveOverwriteOption`` works too.
+            colocated: also copy the data files (local or remote) into ``path`` and point the
+                MLTable at those copies, so the folder is self-contained.
+            show_progress: a progress bar of the bytes copied.
+            if_err_remove_files: when the save fails, remove the files it had copied (never files
+                that were there before).
+
+        Each file appears whole or not at all: a save killed at any moment leaves no partial file.
+
+        Example: ``tbl.save("./my_table", colocated=True)`` then ``mltable.load("./my_table")``
         """
         from .saving import save
 
-        save(self, path, overwrite=overwrite, colocated=colocated)
+        save(self, path, overwrite=overwrite, colocated=colocated, show_progress=show_progress,
+             if_err_remove_files=if_err_remove_files)
         return self
 
 
