@@ -2,8 +2,9 @@
 
 Example:
     >>> import mltable_lite as mltable
-    >>> tbl = mltable.from_delimited_files(paths=[{"pattern": "./data/*.csv"}])   # doctest: +SKIP
-    >>> df = tbl.take(10).to_pandas_dataframe()                                  # doctest: +SKIP
+    >>> tbl = mltable.from_delimited_files(paths=[{"pattern": "./examples/data/trips/*.csv"}])
+    >>> tbl.take(10).to_pandas_dataframe().shape
+    (10, 7)
 """
 
 from .builders import (from_delimited_files, from_delta_lake, from_json_lines_files, from_parquet_files,
@@ -32,8 +33,15 @@ def __getattr__(name: str):
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'mltable_lite' has no attribute {name!r}")
 
+
 __all__ = [
     "DataType", "ExecutionError", "MLTable", "MLTableError", "MLTableFileEncoding", "MLTableHeaders",
     "StreamInfo", "UserErrorException", "from_delimited_files", "from_delta_lake", "from_json_lines_files",
     "from_parquet_files", "from_paths", "load", *_LAZY,
 ]
+
+
+def __dir__() -> list[str]:
+    # The public API only: the internal modules imported above are attributes too, but not the API.
+    return sorted([*__all__, "mltable", "__version__"])
+

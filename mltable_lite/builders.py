@@ -12,7 +12,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .errors import UserErrorException
 from .plan import InferOptions, Plan, ReadDelimited, ReadDeltaLake, ReadJsonLines, ReadParquet
@@ -20,6 +20,12 @@ from .plan_yaml import SCHEMA_ERROR, path_spec_from_dict
 from .storage import canonical_uri
 from .table import MLTable
 from .types import data_type_of
+
+if TYPE_CHECKING:
+    from .enums import MLTableFileEncoding, MLTableHeaders
+
+# ``[{"file": "a.csv"}, {"folder": "data/"}, {"pattern": "data/*.csv"}]``
+PathList = list[dict[str, str]]
 
 
 def _flag(name: str, value: Any) -> bool:
@@ -56,9 +62,11 @@ def _path_specs(paths: Any) -> tuple:
     return tuple(specs)
 
 
-def from_delimited_files(paths, header="all_files_same_headers", delimiter=",", support_multi_line=False,
-                         empty_as_string=False, encoding="utf8", include_path_column=False,
-                         infer_column_types=True, *, storage_options: dict | None = None) -> MLTable:
+def from_delimited_files(paths: PathList, header: Union[str, MLTableHeaders] = "all_files_same_headers",
+                         delimiter: str = ",", support_multi_line: bool = False, empty_as_string: bool = False,
+                         encoding: Union[str, MLTableFileEncoding] = "utf8", include_path_column: bool = False,
+                         infer_column_types: Union[bool, dict] = True, *,
+                         storage_options: Optional[dict] = None) -> MLTable:
     """A table of delimited text files (CSV, TSV, ...).
 
     Args:
@@ -77,8 +85,11 @@ def from_delimited_files(paths, header="all_files_same_headers", delimiter=",", 
             the reference's signature; every builder takes it.)
 
     Example:
-        >>> tbl = mltable.from_delimited_files([{"pattern": "./data/*.csv"}], header="no_header")
-        >>> df = tbl.to_pandas_dataframe()                                    # doctest: +SKIP
+        >>> tbl = mltable.from_delimited_files([{"pattern": "./examples/data/trips/*.csv"}])
+        >>> tbl.take(2).to_pandas_dataframe()[["trip_id", "vendor", "fare"]]
+           trip_id    vendor   fare
+        0     1000   Contoso  14.72
+        1     1001  Fabrikam  18.62
     """
     from .readers.delimited import validate_delimiter, validate_encoding, validate_header
 
@@ -149,18 +160,26 @@ def column_type_pairs(column_types: Any) -> tuple:
     return tuple(pairs)
 
 
-def from_parquet_files(paths, include_path_column=False, *, storage_options: dict | None = None) -> MLTable:
+def from_parquet_files(paths: PathList, include_path_column: bool = False, *,
+                       storage_options: Optional[dict] = None) -> MLTable:
     """A table of parquet files; several files are unioned by column name.
 
     Example:
-        >>> tbl = mltable.from_parquet_files([{"folder": "./data/parquet"}])  # doctest: +SKIP
+        >>> import pyarrow as pa, pyarrow.parquet as pq, tempfile, os
+        >>> folder = tempfile.mkdtemp()
+        >>> pq.write_table(pa.table({"id": [1, 2], "score": [0.5, 0.7]}), os.path.join(folder, "part-0.parquet"))
+        >>> mltable.from_parquet_files([{"folder": folder}]).to_pandas_dataframe()
+           id  score
+        0   1    0.5
+        1   2    0.7
     """
     step = ReadParquet(include_path_column=_flag("include_path_column", include_path_column))
     return MLTable(Plan(paths=_path_specs(paths), reader=step), _storage_options(storage_options))
 
 
-def from_json_lines_files(paths, invalid_lines="error", encoding="utf8", include_path_column=False, *,
-                          storage_options: dict | None = None) -> MLTable:
+def from_json_lines_files(paths: PathList, invalid_lines: str = "error",
+                          encoding: Union[str, MLTableFileEncoding] = "utf8", include_path_column: bool = False, *,
+                          storage_options: Optional[dict] = None) -> MLTable:
     """A table of JSON lines files (one JSON object per line).
 
     ``invalid_lines='drop'`` skips lines that are not JSON objects instead of failing.
@@ -177,21 +196,30 @@ def from_json_lines_files(paths, invalid_lines="error", encoding="utf8", include
     return MLTable(Plan(paths=_path_specs(paths), reader=step), _storage_options(storage_options))
 
 
-def from_paths(paths, *, storage_options: dict | None = None) -> MLTable:
+def from_paths(paths: PathList, *, storage_options: Optional[dict] = None) -> MLTable:
     """A table with one ``Path`` column listing the files (StreamInfo values); nothing is parsed.
 
     Example:
-        >>> mltable.from_paths([{"pattern": "images/*.png"}]).to_pandas_dataframe()  # doctest: +SKIP
+        >>> paths = mltable.from_paths([{"pattern": "examples/data/trips/*.csv"}]).to_pandas_dataframe()
+        >>> [str(value).rsplit("/", 1)[-1] for value in paths["Path"]]
+        ['2024-01.csv', '2024-02.csv', '2024-03.csv']
     """
     return MLTable(Plan(paths=_path_specs(paths)), _storage_options(storage_options))
 
 
-def from_delta_lake(delta_table_uri, timestamp_as_of=None, version_as_of=None, include_path_column=False, *,
-                    storage_options: dict | None = None) -> MLTable:
+def from_delta_lake(delta_table_uri: str, timestamp_as_of: Optional[str] = None, version_as_of: Optional[int] = None,
+                    include_path_column: bool = False, *, storage_options: Optional[dict] = None) -> MLTable:
     """A table of a Delta Lake table's snapshot: the latest, ``version_as_of`` or ``timestamp_as_of``.
 
     Example:
-        >>> tbl = mltable.from_delta_lake("./delta/sales", version_as_of=3)  # doctest: +SKIP
+        >>> import deltalake, pyarrow as pa, tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> deltalake.write_deltalake(folder, pa.table({"id": [1, 2]}))
+        >>> deltalake.write_deltalake(folder, pa.table({"id": [3]}), mode="append")
+        >>> len(mltable.from_delta_lake(folder).to_pandas_dataframe())
+        3
+        >>> len(mltable.from_delta_lake(folder, version_as_of=0).to_pandas_dataframe())
+        2
     """
     from .readers.delta_options import validate_delta_options
 
@@ -204,7 +232,7 @@ def from_delta_lake(delta_table_uri, timestamp_as_of=None, version_as_of=None, i
     return MLTable(Plan(paths=(spec,), reader=step), _storage_options(storage_options))
 
 
-def load(uri: str, storage_options: dict | None = None, ml_client=None) -> MLTable:
+def load(uri: str, storage_options: Optional[dict] = None, ml_client: Any = None) -> MLTable:
     """Load the ``MLTable`` file of a folder; relative paths in it resolve against that folder.
 
     ``uri`` is a local folder, an ``http(s)://``, ``wasbs://``, ``abfss://`` or ``azureml://`` folder
@@ -213,8 +241,9 @@ def load(uri: str, storage_options: dict | None = None, ml_client=None) -> MLTab
     workspace and credential instead.
 
     Example:
-        >>> tbl = mltable.load("./examples/iris")                        # doctest: +SKIP
-        >>> tbl.show(3)                                                  # doctest: +SKIP
+        >>> tbl = mltable.load("./examples/trips")
+        >>> tbl.show(3).shape
+        (3, 7)
     """
     from .loading import load_table
 

@@ -1,7 +1,8 @@
 """``load``: read ``<folder>/MLTable``, validate it against the MLTable JSON Schema, build a plan.
 
 Example:
-    >>> tbl = load_table("./examples/iris")          # doctest: +SKIP
+    >>> load_table("./examples/trips").paths
+    [{'pattern': '../data/trips/*.csv'}]
 """
 
 from __future__ import annotations

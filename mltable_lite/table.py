@@ -5,9 +5,9 @@ Builder methods return a new table; nothing is read until a terminal call
 
 Example:
     >>> import mltable_lite as mltable
-    >>> tbl = mltable.from_delimited_files([{"file": "examples/data/iris.csv"}])
-    >>> tbl.take(3).to_pandas_dataframe().shape                        # doctest: +SKIP
-    (3, 5)
+    >>> tbl = mltable.from_delimited_files([{"file": "examples/data/trips/2024-01.csv"}])
+    >>> tbl.take(3).to_pandas_dataframe().shape
+    (3, 7)
 """
 
 from __future__ import annotations
@@ -34,8 +34,11 @@ class MLTable:
     ``to_pandas_dataframe()``.
 
     Example:
-        >>> tbl = mltable.from_parquet_files([{"pattern": "data/*.parquet"}])    # doctest: +SKIP
-        >>> df = tbl.keep_columns(["id", "score"]).take(10).to_pandas_dataframe()  # doctest: +SKIP
+        >>> tbl = mltable.from_delimited_files([{"pattern": "examples/data/trips/*.csv"}])
+        >>> tbl.keep_columns(["trip_id", "fare"]).take(2).to_pandas_dataframe()
+           trip_id   fare
+        0     1000  14.72
+        1     1001  18.62
     """
 
     def __init__(self, plan: Plan, storage_options: dict | None = None):
@@ -121,11 +124,11 @@ class MLTable:
             raise UserErrorException("Count must be an integer > 0.")
         return self._derive(self._plan.with_transform(Skip(count)))
 
-    def show(self, count: int = 20):
+    def show(self, count: int = 20) -> "pd.DataFrame":
         """``take(count).to_pandas_dataframe()``: a quick look. Example: ``tbl.show(5)``"""
         return self.take(count).to_pandas_dataframe()
 
-    def keep_columns(self, columns) -> "MLTable":
+    def keep_columns(self, columns: str | list[str] | tuple[str, ...] | set[str]) -> "MLTable":
         """Only these columns, in this order (unknown names are ignored, as in the reference).
 
         Example: ``tbl.keep_columns(["id", "score"])``
@@ -136,7 +139,7 @@ class MLTable:
             raise UserErrorException("Columns in traits must be kept and cannot be dropped")
         return self._derive(self._plan.with_transform(KeepColumns(tuple(names), isinstance(columns, str))))
 
-    def drop_columns(self, columns) -> "MLTable":
+    def drop_columns(self, columns: str | list[str] | tuple[str, ...] | set[str]) -> "MLTable":
         """Every column but these (unknown names are ignored). Example: ``tbl.drop_columns("tmp")``"""
         names = _column_names(columns)
         if self._plan.traits.columns() & set(names):
@@ -193,8 +196,12 @@ class MLTable:
         become null; unknown column names are ignored (as in the reference).
 
         Example:
-            >>> tbl.convert_column_types({"fare": "float", ("a", "b"): DataType.to_int(),
-            ...                           "day": DataType.to_datetime("%Y-%m-%d")})   # doctest: +SKIP
+            >>> from mltable_lite import DataType
+            >>> tbl = mltable.load("examples/trips")
+            >>> converted = tbl.convert_column_types({"fare": "float", ("trip_id", "passengers"): DataType.to_int(),
+            ...                                       "pickup_time": DataType.to_datetime("%Y-%m-%d %H:%M:%S")})
+            >>> converted.take(1).to_pandas_dataframe().dtypes["fare"]
+            dtype('float64')
         """
         from .builders import column_type_pairs
         from .conversions import validate_data_type
@@ -232,7 +239,7 @@ class MLTable:
 
         return len(list_partitions(self._plan, self._storage_options))
 
-    def select_partitions(self, partition_index_list) -> "MLTable":
+    def select_partitions(self, partition_index_list: int | list[int]) -> "MLTable":
         """Keep only these partitions (in ascending order, whatever the order given).
 
         Example: ``tbl.select_partitions([0, 2])``
@@ -268,10 +275,10 @@ class MLTable:
         pushed down) and returns the description as text.
 
         Example:
-            >>> print(tbl.filter("year == 2024").keep_columns(["id"]).explain())   # doctest: +SKIP
-            plan: 12 files, reader read_parquet, transforms: filter, keep_columns
-            projection: read only columns ['id', 'year']
-            files: 8 of 12 pruned by partition values before opening
+            >>> tbl = mltable.load("examples/trips")
+            >>> print(tbl.filter("fare > 30").keep_columns(["trip_id"]).explain())
+            plan: 3 files, reader read_delimited, transforms: filter, keep_columns
+            projection: read only columns ['fare', 'trip_id']
         """
         from .executor import list_files
         from .optimizer import optimise
@@ -297,7 +304,9 @@ class MLTable:
         rows read (``tqdm``: on stderr, or a widget in Jupyter).
 
         Example:
-            >>> df = mltable.from_delimited_files([{"file": "a.csv"}]).to_pandas_dataframe()  # doctest: +SKIP
+            >>> df = mltable.from_delimited_files([{"file": "examples/data/trips/2024-01.csv"}]).to_pandas_dataframe()
+            >>> len(df)
+            200
         """
         from .executor import to_pandas
         from .progress import progress, tracking_reader
@@ -332,7 +341,8 @@ class MLTable:
         which the full read widens (to float or text) rather than lose.
 
         Example:
-            >>> tbl.keep_columns(["trip_id", "fare"]).collect_schema()   # doctest: +SKIP
+            >>> tbl = mltable.load("examples/trips")
+            >>> tbl.keep_columns(["trip_id", "fare"]).collect_schema()
             trip_id: int64
             fare: double
         """
@@ -500,8 +510,11 @@ class Traits:
     """A live view of a table's ``traits``; setting a value updates the table.
 
     Example:
-        >>> tbl.traits.timestamp_column = "pickup_time"          # doctest: +SKIP
-        >>> tbl.traits.index_columns = ["trip_id"]               # doctest: +SKIP
+        >>> tbl = mltable.load("examples/trips")
+        >>> tbl.traits.timestamp_column = "pickup_time"
+        >>> tbl.traits.index_columns = ["trip_id"]
+        >>> tbl.traits
+        Traits(timestamp_column='pickup_time', index_columns=('trip_id',))
     """
 
     def __init__(self, table: MLTable):
@@ -548,8 +561,9 @@ class Metadata:
     """A live view of a table's free-form ``metadata`` mapping, kept in the YAML.
 
     Example:
-        >>> tbl.metadata.add("owner", "data-team")               # doctest: +SKIP
-        >>> tbl.metadata.get("owner")                            # doctest: +SKIP
+        >>> tbl = mltable.load("examples/trips")
+        >>> tbl.metadata.add("owner", "data-team")
+        >>> tbl.metadata.get("owner")
         'data-team'
     """
 

@@ -48,7 +48,8 @@ class DataType:
         return DataType("float")
 
     @staticmethod
-    def to_bool(true_values=None, false_values=None, mismatch_as=None) -> "DataType":
+    def to_bool(true_values: list[str] | None = None, false_values: list[str] | None = None,
+                mismatch_as: str | None = None) -> "DataType":
         """Convert to booleans.
 
         Without value lists, ``true``/``false`` (any case) and ``1``/``0`` are recognised. With
@@ -75,7 +76,7 @@ class DataType:
         return DataType("bool")
 
     @staticmethod
-    def to_datetime(formats, date_constant=None) -> "DataType":
+    def to_datetime(formats: str | list[str], date_constant: str | None = None) -> "DataType":
         """Parse text with strftime-style ``formats`` (one string or a list tried in order).
 
         ``date_constant`` ('YYYY-MM-DD') supplies the date for time-only formats.

@@ -19,6 +19,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from ..errors import UserErrorException
@@ -209,7 +210,7 @@ _DEFAULT_CREDENTIAL = None
 _CHOSEN_CREDENTIAL = None
 
 
-def set_default_credential(credential) -> None:
+def set_default_credential(credential: Any) -> None:
     """Use ``credential`` (anything with ``get_token(scope)``) for ARM whenever ``storage_options`` name
     none, as for tables made by ``from_*_files``, which take no options; ``None`` restores
     azure-identity's ``DefaultAzureCredential``.

@@ -24,6 +24,7 @@ import ipaddress
 import os
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import UserErrorException
 
@@ -214,7 +215,7 @@ _REGISTRY_LOCK = threading.Lock()
 def register_datastore(name: str, *, kind: str = "azure_blob", account: str | None = None,
                        container: str | None = None, endpoint: str | None = None, protocol: str | None = None,
                        folder: str | None = None, account_key: str | None = None, sas_token: str | None = None,
-                       connection_string: str | None = None, anonymous: bool = False, workspace=None,
+                       connection_string: str | None = None, anonymous: bool = False, workspace: Any = None,
                        client_id: str | None = None, tenant_id: str | None = None,
                        client_secret: str | None = None) -> Datastore:
     """Say what datastore ``name`` is, for ``workspace`` (a name, ``'<sub>/<rg>/<ws>'``, a ``Workspace``)
@@ -236,7 +237,7 @@ def register_datastore(name: str, *, kind: str = "azure_blob", account: str | No
     return datastore
 
 
-def unregister_datastore(name: str, workspace=None) -> None:
+def unregister_datastore(name: str, workspace: Any = None) -> None:
     """Forget a datastore registered with :func:`register_datastore` (no error if it was not)."""
     with _REGISTRY_LOCK:
         _REGISTERED.pop((_selector(workspace), name), None)
