@@ -12,7 +12,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Union
 
 from .errors import UserErrorException
 from .logs import get_logger, timed
@@ -23,7 +23,13 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+    from .enums import MLTableSaveOverwriteOption
+
 _log = get_logger(__name__)
+
+# What the writers' and save()'s ``overwrite`` take, and ``partition_by``'s column names.
+Overwrite = Union[bool, str, "MLTableSaveOverwriteOption"]
+PartitionColumns = Union[str, list, tuple, None]
 
 
 class MLTable:
@@ -364,9 +370,10 @@ class MLTable:
 
     # --- writing (mltable_lite only: the reference writes only the YAML) -------------------------
 
-    def to_parquet_files(self, destination: str, *, partition_by=None, row_group_size: int | None = None,
-                         max_rows_per_file: int | None = None, compression: str = "snappy",
-                         storage_options: dict | None = None, overwrite=False,
+    def to_parquet_files(self, destination: str, *, partition_by: PartitionColumns = None,
+                         row_group_size: int | None = None, max_rows_per_file: int | None = None,
+                         compression: str = "snappy",
+                         storage_options: dict | None = None, overwrite: Overwrite = False,
                          show_progress: bool = False) -> "MLTable":
         """Write this table's rows as Parquet files into the folder ``destination``, with an
         ``MLTable`` file beside them, and return the table that reads them back.
@@ -402,8 +409,9 @@ class MLTable:
                            overwrite=overwrite, show_progress=show_progress)
 
     def to_delimited_files(self, destination: str, *, delimiter: str = ",", header: bool = True,
-                           encoding: str = "utf8", partition_by=None, max_rows_per_file: int | None = None,
-                           storage_options: dict | None = None, overwrite=False,
+                           encoding: str = "utf8", partition_by: PartitionColumns = None,
+                           max_rows_per_file: int | None = None,
+                           storage_options: dict | None = None, overwrite: Overwrite = False,
                            show_progress: bool = False) -> "MLTable":
         """Write this table's rows as delimited text files (CSV; TSV with ``delimiter="\\t"``) into
         the folder ``destination``, with an ``MLTable`` file that reads them back with the same
@@ -424,8 +432,9 @@ class MLTable:
                            max_rows_per_file=max_rows_per_file, storage_options=storage_options,
                            overwrite=overwrite, show_progress=show_progress)
 
-    def to_json_lines_files(self, destination: str, *, partition_by=None, max_rows_per_file: int | None = None,
-                            storage_options: dict | None = None, overwrite=False,
+    def to_json_lines_files(self, destination: str, *, partition_by: PartitionColumns = None,
+                            max_rows_per_file: int | None = None,
+                            storage_options: dict | None = None, overwrite: Overwrite = False,
                             show_progress: bool = False) -> "MLTable":
         """Write this table's rows as JSON lines files (one object per row) into the folder
         ``destination``, with an ``MLTable`` file that reads them back, and return that table.
@@ -443,8 +452,8 @@ class MLTable:
                            max_rows_per_file=max_rows_per_file, storage_options=storage_options,
                            overwrite=overwrite, show_progress=show_progress)
 
-    def to_delta_lake(self, destination: str, *, mode: str | None = None, partition_by=None,
-                      storage_options: dict | None = None, overwrite=False,
+    def to_delta_lake(self, destination: str, *, mode: str | None = None, partition_by: PartitionColumns = None,
+                      storage_options: dict | None = None, overwrite: Overwrite = False,
                       show_progress: bool = False) -> "MLTable":
         """Write this table's rows as a Delta Lake table at ``destination`` (through ``deltalake``,
         whose transaction log makes the write atomic) and return ``from_delta_lake(destination)``.
@@ -476,7 +485,7 @@ class MLTable:
             return load_table(destination, written_options)
         return MLTable(plan, written_options)
 
-    def save(self, path: str | None = None, overwrite=True, colocated: bool = False,
+    def save(self, path: str | None = None, overwrite: Overwrite = True, colocated: bool = False,
              show_progress: bool = False, if_err_remove_files: bool = True) -> "MLTable":
         """Write this table as ``<path>/MLTable`` (paths relative to ``path``) and return it.
 
