@@ -4,7 +4,8 @@ A filter such as ``col("FBI Code") == "11" and Arrest`` is parsed by our own tok
 precedence-climbing (Pratt) parser into a small tree of frozen, hashable dataclasses. The text is
 never handed to ``eval``/``compile``/``ast``: untrusted input stays data, and nothing in a filter
 can reach a Python object (the only calls are ``col(...)``, ``datetime(...)`` and the method
-``column.startswith(...)``).
+``column.startswith(...)``; ``user.id`` reads the field ``id`` of an object column, as in the
+reference).
 
 The tree is then compiled, against the schema of the data, into a ``pyarrow.compute.Expression``
 that a dataset scanner or ``Table.filter`` can run. Types are decided from the schema at compile
@@ -56,6 +57,7 @@ __all__ = [
     "And",
     "Or",
     "StartsWith",
+    "Field",
     "parse",
     "to_text",
     "referenced_columns",
@@ -326,14 +328,43 @@ class Or(Expr):
 
 
 @dataclass(frozen=True)
-class StartsWith(Expr):
-    """``column.startswith("prefix")``."""
+class Field(Expr):
+    """A field of an object column (JSON lines objects, parquet structs): ``user.id``."""
 
-    column: Column
+    base: Union[Column, "Field"]
+    name: str
+
+    def __post_init__(self) -> None:
+        _check(isinstance(self.base, (Column, Field)), "Field applies to a Column or a Field")
+        _check(type(self.name) is str and _is_identifier(self.name), "Field name must be an identifier")
+        super().__post_init__()
+
+    def children(self) -> Iterator[Expr]:
+        yield self.base
+
+    @property
+    def path(self) -> tuple:
+        """The column's name, then the field names: ``("user", "id")``."""
+        return _path(self)
+
+
+def _path(expr: Union[Column, Field]) -> tuple:
+    names = []
+    while isinstance(expr, Field):
+        names.append(expr.name)
+        expr = expr.base
+    return (expr.name, *reversed(names))
+
+
+@dataclass(frozen=True)
+class StartsWith(Expr):
+    """``column.startswith("prefix")`` (or ``column.field.startswith(...)``)."""
+
+    column: Union[Column, Field]
     prefix: str
 
     def __post_init__(self) -> None:
-        _check(isinstance(self.column, Column), "StartsWith applies to a Column")
+        _check(isinstance(self.column, (Column, Field)), "StartsWith applies to a Column or a Field")
         _check(type(self.prefix) is str and self.prefix != "", "StartsWith prefix must be a non-empty str")
         _check(not _has_surrogate(self.prefix), "StartsWith prefix must not contain surrogates")
         super().__post_init__()
@@ -776,10 +807,18 @@ class _Parser:
             if token.kind == "op" and token.text == ".":
                 method = self.peek(1)
                 if method.kind != "name":
-                    raise self.unexpected(token, "Only column.startswith(\"text\") is supported after '.'.")
+                    raise self.unexpected(token, "Only column.startswith(\"text\") or an object's field "
+                                                 "(user.id) is supported after '.'.")
+                called = self.is_op("(", 2)
+                if (not called and isinstance(expr, (Column, Field)) and method.text != "startswith"
+                        and method.text not in _KEYWORDS):
+                    self.advance()
+                    self.advance()
+                    expr = Field(expr, method.text)  # as in the reference: a field of an object column
+                    continue
                 if method.text != "startswith":
                     raise self.error(method.pos, f"Unknown method {method.text!r}", _SUPPORTED_CALLS)
-                if not isinstance(expr, Column):
+                if not isinstance(expr, (Column, Field)):
                     raise self.error(method.pos, "startswith() can only be called on a column", _SUPPORTED_CALLS)
                 self.advance()
                 self.advance()
@@ -905,8 +944,10 @@ def to_text(expr: Expr) -> str:
         if (expr.hour, expr.minute, expr.second) != (0, 0, 0):
             parts += [expr.hour, expr.minute, expr.second]
         return f"datetime({', '.join(map(str, parts))})"
+    if isinstance(expr, Field):
+        return f"{to_text(expr.base)}.{expr.name}"
     if isinstance(expr, StartsWith):
-        return f"{_column_text(expr.column.name)}.startswith({_quote(expr.prefix)})"
+        return f"{to_text(expr.column)}.startswith({_quote(expr.prefix)})"
     if isinstance(expr, Unary):
         return expr.op + _wrap(expr.operand, _power(expr.operand) < _UNARY)
     if isinstance(expr, BinOp):
@@ -979,7 +1020,7 @@ def _kind_name(typed: _Typed) -> str:
     return _KIND_NAMES.get(typed.kind, typed.kind.partition(":")[2])
 
 
-def _column_value(name: str, arrow_type: pa.DataType) -> _Typed:
+def _column_value(path: tuple, arrow_type: pa.DataType) -> _Typed:
     """A column reference, normalised to the reference's value model.
 
     Integers become int64 (no small-width overflow, as Python ints) and floats/decimals become
@@ -987,7 +1028,7 @@ def _column_value(name: str, arrow_type: pa.DataType) -> _Typed:
     above 2**63 would not fit int64. Dictionaries are read as their values, dates and tz-aware
     timestamps as naive timestamps (UTC wall time).
     """
-    expr = pc.field(name)
+    expr = pc.field(*path)
     t = arrow_type
     if pa.types.is_dictionary(t):
         expr, t = expr.cast(t.value_type), t.value_type
@@ -1048,7 +1089,9 @@ class _Compiler:
 
     def value(self, node: Expr) -> _Typed:
         if isinstance(node, Column):
-            return _column_value(node.name, self.schema.field(node.name).type)
+            return _column_value((node.name,), self.schema.field(node.name).type)
+        if isinstance(node, Field):
+            return _column_value(node.path, _field_type(node.path, self.schema))
         if isinstance(node, Int):
             if node.value <= 2**63 - 1:
                 return _literal(node.value, pa.int64(), "num")
@@ -1239,6 +1282,26 @@ def _fit_nanoseconds(side: _Typed, other: _Typed) -> _Typed:
     ):
         return _Typed(side.expr.cast(pa.timestamp("us"), safe=False), side.kind, pa.timestamp("us"), side.nonnull)
     return side
+
+
+def _field_type(path: tuple, schema: pa.Schema) -> pa.DataType:
+    """The type of ``user.id``; an error naming the fields that exist when there is no such field."""
+    data_type = schema.field(path[0]).type
+    for depth, name in enumerate(path[1:], start=1):
+        here = ".".join(path[:depth])
+        if not pa.types.is_struct(data_type):
+            raise UserErrorException(
+                f"Filter refers to field {name!r} of {here!r}, which is not an object (its type is {data_type}). "
+                f"Write col({_quote('.'.join(path))}) for a column whose name holds a dot.")
+        names = [field.name for field in data_type]
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=1)
+            suggestion = f" Did you mean {here + '.' + close[0]!r}?" if close else ""
+            raise UserErrorException(
+                f"Filter refers to unknown field {'.'.join(path)!r}.{suggestion} The fields of {here!r} are: "
+                f"{', '.join(repr(n) for n in names) or '(none)'}.")
+        data_type = data_type.field(name).type
+    return data_type
 
 
 def _all(parts: list) -> pc.Expression:

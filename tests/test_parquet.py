@@ -144,6 +144,27 @@ def test_struct_is_dicts_with_array_lists(tmp_path):
     assert isinstance(value["b"], np.ndarray) and value["b"].tolist() == [1, 2]
 
 
+@pytest.mark.parametrize("data_type, rows, expected", [
+    # Observed on the reference: a null object whose fields are all lists reads as an object of nulls ...
+    (pa.struct([("a", pa.struct([("b", pa.list_(pa.int64()))]))]), [{"a": {"b": None}}, {"a": None}, None],
+     [{"a": {"b": None}}] * 3),
+    (pa.struct([("a", pa.struct([("b", pa.list_(pa.int64()))])), ("c", pa.int64())]), [{"a": None, "c": 1}, None],
+     [{"a": {"b": None}, "c": 1.0}, None]),
+    (pa.struct([("b", pa.list_(pa.int64())), ("c", pa.list_(pa.string()))]), [None], [{"b": None, "c": None}]),
+    # ... any other null object stays None.
+    (pa.struct([("b", pa.list_(pa.int64())), ("c", pa.int64())]), [None, {"b": [1], "c": 2}],
+     [None, {"b": [1], "c": 2.0}]),
+    (pa.struct([("a", pa.struct([("b", pa.int64())]))]), [{"a": None}, None], [{"a": None}, None]),
+])
+def test_null_objects_read_as_the_reference_reads_them(tmp_path, data_type, rows, expected):
+    def plain(value):
+        if isinstance(value, dict):
+            return {key: plain(item) for key, item in value.items()}
+        return value.tolist() if isinstance(value, np.ndarray) else value
+
+    assert [plain(value) for value in one(tmp_path, pa.array(rows, data_type))] == expected
+
+
 def test_null_type_is_object_none(tmp_path):
     column = one(tmp_path, pa.nulls(2))
     assert column.dtype == object and list(column) == [None, None]

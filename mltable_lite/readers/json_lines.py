@@ -4,8 +4,9 @@ One table per file, or per piece of a big file (below). Columns are the union of
 first-seen order; a missing key is null. Types follow the values: ints → ``int64``, floats (or
 ints mixed with floats) → ``float64``, bools → ``bool``, strings → ``string`` (date-like strings
 are *not* parsed), objects → ``struct`` (pandas: dicts), arrays → ``list`` (pandas: numpy arrays;
-arrays of objects: arrays of dicts). As in the reference, ints inside nested objects come back
-as floats (``{"o": {"x": 1}}`` → ``{'x': 1.0}``); top-level arrays keep their ints.
+arrays of objects: arrays of dicts). Ints inside objects stay ints (``{"o": {"x": 1}}`` →
+``{'x': 1}``); as in the reference, a field that is null anywhere in the column (missing, null,
+or under a null object) comes back as floats (``{'x': 1.0}``, ``{'x': None}``).
 
 Two paths, one result:
 
@@ -150,7 +151,7 @@ def _read_file(file, encoding, drop: bool, dates: _DateColumns | None = None) ->
         if table is None:
             table = _read_exact(data, file, drop, line, byte)
         if table is not None:
-            yield table
+            yield _with_nulls_under_null_objects(table)
 
 
 def _utf8_pieces(file) -> Iterator[tuple[bytes, int, int, tuple[int, bool]]]:
@@ -314,10 +315,7 @@ def _render(value):
     """A decoded JSON value as pandas shows it in a column of its own type."""
     if isinstance(value, (dict, list)):
         try:
-            array = pa.array([value])
-            target = _float_nested_ints(array.type)
-            if target != array.type:
-                array = array.cast(target)
+            array = _nulls_under_null_objects(pa.array([value]))
             return array.to_pandas(date_as_object=True, coerce_temporal_nanoseconds=False).iloc[0]
         except (pa.ArrowException, ValueError, TypeError, OverflowError):
             import numpy as np
@@ -469,13 +467,10 @@ def _read_fast(data: bytes, scan: tuple[int, bool] | None = None,
         if dates is not None:
             dates.names = _top_level_timestamps(table.schema)
         if _has_timestamp(table.schema):
-            # Read again with the dates as the strings they are. Nested ints stay ints in that
-            # read: parsed straight into floats, one beyond 2**53 would be rounded unseen, while
-            # the safe cast below refuses to round it and the exact path keeps it.
+            # Read again with the dates as the strings they are.
             options = pj.ParseOptions(newlines_in_values=False, explicit_schema=_dates_as_strings(table.schema))
             table = pj.read_json(pa.BufferReader(data), read_options=read, parse_options=options)
-        schema = _fixed_schema(table.schema)
-        return table if schema is None else table.cast(schema)
+        return table
     except (pa.ArrowException, ValueError):
         return None
 
@@ -505,12 +500,7 @@ def _read_with_date_columns(data: bytes, read, expected: int, names: tuple[str, 
         if table.num_rows != expected:
             return None
         table = table.select(list(record) + [name for name in table.column_names if name not in record])
-        if _has_timestamp(table.schema):
-            return None
-        fixed = _fixed_schema(table.schema)
-        # A safe cast of nested ints succeeds only where a float read of the same text gives the
-        # same value (|int| <= 2**53); otherwise the usual path decides, as before.
-        return table if fixed is None else table.cast(fixed)
+        return None if _has_timestamp(table.schema) else table
     except (pa.ArrowException, ValueError, KeyError):
         return None
 
@@ -553,12 +543,6 @@ def _has_timestamp(schema: pa.Schema) -> bool:
     return bool(found)
 
 
-def _fixed_schema(schema: pa.Schema) -> pa.Schema | None:
-    """``schema`` with timestamps as strings and ints below objects as floats; ``None`` if equal."""
-    fixed = pa.schema([field.with_type(_float_nested_ints(field.type)) for field in _dates_as_strings(schema)])
-    return None if fixed.equals(schema) else fixed
-
-
 def _dates_as_strings(schema: pa.Schema) -> pa.Schema:
     """``schema`` with every timestamp, top-level or nested, as a string."""
     return pa.schema([field.with_type(map_arrow_type(field.type, _timestamp_as_string)) for field in schema])
@@ -568,18 +552,40 @@ def _timestamp_as_string(data_type: pa.DataType) -> pa.DataType:
     return pa.string() if pa.types.is_timestamp(data_type) else data_type
 
 
-def _float_nested_ints(data_type: pa.DataType, below_struct: bool = False) -> pa.DataType:
-    """The reference's nested-object numbers are floats (``{"o": {"x": 1}}`` → ``1.0``)."""
+def _nulls_under_null_objects(array):
+    """``array`` with the fields of every null object null too.
+
+    Arrow may keep a value under a null parent; pandas would then show ``{'x': 1}`` where the
+    reference, whose objects' fields are null wherever the object is, shows ``{'x': 1.0}``.
+    """
+    if isinstance(array, pa.ChunkedArray):
+        return pa.chunked_array([_nulls_under_null_objects(chunk) for chunk in array.chunks], array.type)
+    data_type = array.type
     if pa.types.is_struct(data_type):
-        return pa.struct([field.with_type(_float_nested_ints(field.type, True)) for field in data_type])
-    if pa.types.is_list(data_type):
-        return pa.list_(data_type.value_field.with_type(_float_nested_ints(data_type.value_type, below_struct)))
-    if pa.types.is_large_list(data_type):
-        return pa.large_list(data_type.value_field.with_type(
-            _float_nested_ints(data_type.value_type, below_struct)))
-    if below_struct and pa.types.is_integer(data_type):
-        return pa.float64()
-    return data_type
+        children = array.flatten() if array.null_count else [array.field(i) for i in range(data_type.num_fields)]
+        return pa.StructArray.from_arrays([_nulls_under_null_objects(child) for child in children],
+                                          fields=list(data_type),
+                                          mask=array.is_null() if array.null_count else None)
+    if (pa.types.is_list(data_type) or pa.types.is_large_list(data_type)) and _holds_struct(data_type.value_type):
+        kind = pa.ListArray if pa.types.is_list(data_type) else pa.LargeListArray
+        return kind.from_arrays(array.offsets, _nulls_under_null_objects(array.values), type=data_type,
+                                mask=array.is_null() if array.null_count else None)
+    return array
+
+
+def _holds_struct(data_type: pa.DataType) -> bool:
+    if pa.types.is_struct(data_type):
+        return True
+    if pa.types.is_list(data_type) or pa.types.is_large_list(data_type):
+        return _holds_struct(data_type.value_type)
+    return False
+
+
+def _with_nulls_under_null_objects(table: pa.Table) -> pa.Table:
+    for index, field in enumerate(table.schema):
+        if _holds_struct(field.type):
+            table = table.set_column(index, field, _nulls_under_null_objects(table.column(index)))
+    return table
 
 
 def _read_exact(data: bytes, file, drop: bool, start_line: int = 1, start_byte: int = 0) -> pa.Table | None:
@@ -647,9 +653,6 @@ def _column(name: str, values: list) -> tuple[pa.Field, pa.Array]:
                 return pa.field(name, pa.float64()), pa.array(values, pa.float64())
         if kinds == {dict} or kinds == {list}:
             array = pa.array(values)
-            target = _float_nested_ints(array.type)
-            if target != array.type:
-                array = array.cast(target)
             return pa.field(name, array.type), array
     except (pa.ArrowException, ValueError, TypeError, OverflowError, UnicodeError):
         pass

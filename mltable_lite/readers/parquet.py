@@ -214,13 +214,42 @@ def _decoded(data_type: pa.DataType) -> pa.DataType:
 
 
 def _normalise(table: pa.Table) -> pa.Table:
-    """Decode dictionaries and drop schema metadata (the pandas index/dtype hints)."""
+    """Decode dictionaries, drop schema metadata (the pandas index/dtype hints), and read null
+    objects holding only lists as the reference does (:func:`_lists_object_nulls_as_reference`)."""
     if table.num_columns == 0:
         return table  # replace_schema_metadata would lose the row count of a column-less table
     target = pa.schema([_map_field(field, _decoded) for field in table.schema])
     if not target.equals(table.schema, check_metadata=False):
         table = table.cast(target)
+    for index, field in enumerate(table.schema):
+        if _holds_lists_object(field.type):
+            table = table.set_column(index, field, _lists_object_nulls_as_reference(table.column(index)))
     return table.replace_schema_metadata(None) if table.schema.metadata else table
+
+
+def _lists_object(data_type: pa.DataType) -> bool:
+    """A struct whose fields are all lists (or such structs)."""
+    return pa.types.is_struct(data_type) and data_type.num_fields > 0 and all(
+        pa.types.is_list(field.type) or pa.types.is_large_list(field.type) or _lists_object(field.type)
+        for field in data_type)
+
+
+def _holds_lists_object(data_type: pa.DataType) -> bool:
+    return pa.types.is_struct(data_type) and (
+        _lists_object(data_type) or any(_holds_lists_object(field.type) for field in data_type))
+
+
+def _lists_object_nulls_as_reference(array):
+    """The reference reads a null struct whose fields are all lists as a struct of nulls
+    (``{'a': {'b': None}}``, not ``{'a': None}``), at any depth of structs; observed, matched."""
+    if isinstance(array, pa.ChunkedArray):
+        return pa.chunked_array([_lists_object_nulls_as_reference(chunk) for chunk in array.chunks], array.type)
+    if not _holds_lists_object(array.type):
+        return array
+    children = array.flatten() if array.null_count else [array.field(i) for i in range(array.type.num_fields)]
+    keeps_nulls = array.null_count and not _lists_object(array.type)
+    return pa.StructArray.from_arrays([_lists_object_nulls_as_reference(child) for child in children],
+                                      fields=list(array.type), mask=array.is_null() if keeps_nulls else None)
 
 
 def _is_local(file) -> bool:
