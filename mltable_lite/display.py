@@ -53,9 +53,15 @@ def source_kind(plan: Plan) -> str:
 
 
 def shown_paths(plan: Plan) -> list[tuple[str, str]]:
-    """``(kind, location)`` of each path spec, as the user wrote it, without credentials."""
-    return [(spec.kind, redact(strip_secret_query(spec.given if spec.given is not None else spec.uri)))
-            for spec in plan.paths]
+    """``(kind, location)`` of each path spec, without credentials: as the user wrote it when that
+    says where it is, else resolved (a loaded table's ``../data/*.csv`` shows where it points)."""
+    shown = []
+    for spec in plan.paths:
+        location = spec.given if spec.given is not None and not plan.base_uri else spec.uri
+        if location.startswith("file://"):
+            location = location[len("file://"):]
+        shown.append((spec.kind, redact(strip_secret_query(location))))
+    return shown
 
 
 def describe_steps(plan: Plan) -> list[tuple[str, str]]:

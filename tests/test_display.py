@@ -2,6 +2,7 @@
 (no request, no file opened), secrets masked; ``str()`` stays the reference's YAML."""
 
 import xml.etree.ElementTree as ElementTree
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -104,3 +105,10 @@ def test_repr_of_each_reader_kind(tmp_path):
     }
     for tbl, expected in kinds.items():
         assert expected in repr(tbl)
+
+
+def test_a_loaded_table_shows_where_its_relative_paths_point():
+    root = Path(__file__).resolve().parent.parent
+    text = repr(mltable.load(str(root / "examples" / "trips")))
+    assert f"pattern: {root}/examples/data/trips/*.csv" in text
+    assert "../data" not in text
