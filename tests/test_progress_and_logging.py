@@ -98,3 +98,31 @@ def test_a_sas_token_never_reaches_the_log(folder, serve_http, caplog):
     assert len(frame) == 200
     assert "bG9nZ2Vkc2lnbmF0dXJl" not in caplog.text
     assert "part-0.csv" in caplog.text
+
+
+def test_requests_are_logged_at_debug(folder, serve_http, caplog):
+    served = serve_http(folder)
+    tbl = mltable.from_delimited_files([{"pattern": f"{served.url}part-*.csv"}])
+    with caplog.at_level(logging.DEBUG, logger="mltable_lite"):
+        tbl.to_pandas_dataframe()
+    requests = [record.getMessage() for record in caplog.records if record.name == "mltable_lite.storage.http"]
+    assert any(message.endswith("(folder listing)") for message in requests), requests
+    assert f"HEAD {served.url}part-0.csv" in requests
+    assert any(message.startswith(f"GET {served.url}part-0.csv") for message in requests), requests
+
+
+def test_azure_requests_are_logged_without_their_sas(azurite, tmp_path, caplog):
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    azurite.create_container("mltablelite", "logged")
+    azurite.upload_folder("mltablelite", "logged", tmp_path)
+    sas = azurite.sas_token("mltablelite", "logged")
+    options = {"sas_token": sas, "blob_endpoint": azurite.blob_endpoint("mltablelite")}
+    tbl = mltable.from_delimited_files([{"file": "wasbs://logged@mltablelite.blob.core.windows.net/a.csv"}],
+                                       storage_options=options)
+    with caplog.at_level(logging.DEBUG):
+        assert len(tbl.to_pandas_dataframe()) == 1
+    requests = [record.getMessage() for record in caplog.records if record.name.startswith("mltable_lite.storage.azure")]
+    assert any(message.startswith("GET wasbs://logged@mltablelite.blob.core.windows.net/a.csv")
+               for message in requests), requests
+    signature = dict(part.split("=", 1) for part in sas.split("&"))["sig"]
+    assert signature not in caplog.text

@@ -40,6 +40,7 @@ from pyarrow import PythonFile
 from pyarrow.fs import FSSpecHandler
 
 from ..errors import NOT_FOUND_CODE, NOT_FOUND_MESSAGE, MLTableError, UserErrorException
+from ..logs import get_logger
 
 try:
     from adlfs import AzureBlobFileSystem
@@ -49,12 +50,13 @@ except ImportError:  # pragma: no cover — adlfs brings azure-storage-blob and 
 from .azure_credentials import CREDENTIAL_ORDER, STORAGE_SCOPE, Access, resolve_access
 from .azure_rest import get_blob, list_blobs
 from .remote import FsspecStore, abandon
-from .secrets import redact
+from .secrets import redact, strip_secret_query
 
 __all__ = ["AzureStore", "AzureLocation", "parse_uri", "blob_filesystem", "AUTH_CODE"]
 
 AUTH_CODE = "ScriptExecution.StreamAccess.Authentication"
 READ_BLOCK = 16 << 20  # bytes per ranged GET when a big blob is read piece by piece
+_log = get_logger(__name__)
 
 
 # --- URIs ---------------------------------------------------------------------------------------
@@ -143,6 +145,7 @@ class _BlobFile(AzureBlobFile):
     shown: str | None = None
 
     def _fetch_range(self, start, end=None, **kwargs):
+        _log.debug("GET %s bytes %s-%s", strip_secret_query(self.shown or self.path), start, end)
         with _translated(self.shown or self.path, self.fs.access):
             return super()._fetch_range(start, end, **kwargs)
 

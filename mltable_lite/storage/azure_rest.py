@@ -23,6 +23,11 @@ from __future__ import annotations
 from urllib.parse import quote, unquote
 from xml.etree import ElementTree
 
+from ..logs import get_logger
+from .secrets import strip_secret_query
+
+_log = get_logger(__name__)
+
 __all__ = ["get_blob", "list_blobs"]
 
 _PAGE = 5000  # the service's largest page
@@ -68,6 +73,7 @@ async def _get(fs, url: str) -> bytes:
     from azure.core.rest import HttpRequest
 
     client = fs.service_client
+    _log.debug("GET %s", strip_secret_query(url))
     request = HttpRequest("GET", url, headers={"x-ms-version": client.api_version})
     response = (await client._pipeline.run(request)).http_response  # noqa: SLF001 — the SDK's own pipeline
     await response.load_body()

@@ -43,9 +43,12 @@ from fsspec.exceptions import FSTimeoutError
 from fsspec.implementations.http import HTTPStreamFile
 
 from ..errors import NOT_FOUND_CODE, NOT_FOUND_MESSAGE, ExecutionError, MLTableError, UserErrorException
+from ..logs import get_logger
 from .remote import FsspecStore
 from .secrets import strip_secret_query
 from .uris import scheme_of
+
+_log = get_logger(__name__)
 
 __all__ = ["HttpStore"]
 
@@ -119,6 +122,7 @@ class HttpStore(FsspecStore):
         """Seekable when the server honours ``Range`` requests, else a forward-only stream."""
         ranged = self._honours_ranges(url)
         size = self._sizes.get(url)
+        _log.debug("GET %s (%s)", _shown(url), "ranged reads" if ranged else "one streamed body")
         with self._translated(url):
             inner = self.fs.open(url, "rb", block_size=None if ranged else 0, size=size if size and size > 0 else None)
         # fsspec streams an empty file (or one of unknown size) even when ranges work
@@ -136,6 +140,7 @@ class HttpStore(FsspecStore):
 
     def fetch(self, url: str) -> bytes:
         """The whole file in one ``GET``."""
+        _log.debug("GET %s (whole file)", _shown(url))
         with self._translated(url):
             return self.fs.cat_file(url)
 
@@ -167,6 +172,7 @@ class HttpStore(FsspecStore):
 
     async def _probe(self, url: str, method: str = "HEAD", **headers) -> tuple[int, str, dict]:
         """``(status, final URL after redirects, headers)``; the body is never read."""
+        _log.debug("%s %s%s", method, _shown(url), "".join(f" ({k}: {v})" for k, v in headers.items()))
         session = await self.fs.set_session()
         options = dict(self.fs.kwargs)
         headers = {**options.pop("headers", {}), "Accept-Encoding": "identity", **headers}
@@ -217,6 +223,7 @@ class HttpStore(FsspecStore):
 
     async def _listing(self, folder: str) -> tuple[str, list[str]]:
         """The folder page's final URL and every link on it, made absolute."""
+        _log.debug("GET %s (folder listing)", _shown(folder))
         session = await self.fs.set_session()
         async with session.get(self.fs.encode_url(folder), **self.fs.kwargs) as response:
             if response.status >= 400:
