@@ -19,7 +19,7 @@ from .plan import InferOptions, Plan, ReadDelimited, ReadDeltaLake, ReadJsonLine
 from .plan_yaml import SCHEMA_ERROR, path_spec_from_dict
 from .storage import canonical_uri
 from .table import MLTable
-from .types import data_type_of
+from .types import column_type_pairs
 
 if TYPE_CHECKING:
     from .enums import MLTableFileEncoding, MLTableHeaders
@@ -137,27 +137,6 @@ def _infer_options(value: Any):
     if sample_size is None and not overrides:
         return True
     return InferOptions(sample_size=sample_size, overrides=overrides)
-
-
-def column_type_pairs(column_types: Any) -> tuple:
-    """``{name or (names...): DataType or alias}`` → ((names tuple, DataType), ...), checked as the reference."""
-    if not isinstance(column_types, dict) or not column_types:
-        raise UserErrorException("Expected a non-empty dict[Union[str, tuple[str]], Union[str, mltable.DataType]]")
-    pairs, seen = [], set()
-    for columns, dtype in column_types.items():
-        if isinstance(columns, str):
-            names = (columns,)
-        elif isinstance(columns, tuple) and all(isinstance(name, str) for name in columns):
-            names = columns
-        else:
-            raise UserErrorException(f"Column names must be a string or a tuple of strings, not {columns!r}")
-        for name in set(names):
-            if name in seen:
-                raise UserErrorException(
-                    f"Found duplicate column. Cannot convert column '{name}' to multiple `mltable.DataType`s.")
-            seen.add(name)
-        pairs.append((names, data_type_of(dtype)))
-    return tuple(pairs)
 
 
 def from_parquet_files(paths: PathList, include_path_column: bool = False, *,

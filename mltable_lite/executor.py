@@ -11,34 +11,28 @@ Example:
 
 from __future__ import annotations
 
-import os
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Iterator
 
 import pyarrow as pa
 
 from .errors import UserErrorException
 from .logs import get_logger, log_read_plan
-from .plan import ExtractPartitionFormat, Plan, ReadParquet, SelectPartitions
+from .mixed_columns import harmonize_json_tables, has_mixed, restore_mixed
+from .plan import ExtractPartitionFormat, Plan, SelectPartitions
 from .storage import FileRef, expand_paths
 from .transforms import apply as apply_transform
 
 STREAM_FIELD_METADATA = {b"mltable_lite.kind": b"stream"}
-_LOOKAHEAD = max(2, min(8, (os.cpu_count() or 2)))
 _log = get_logger(__name__)
 
 
 def list_files(plan: Plan, storage_options: dict | None = None) -> list[FileRef]:
-    from .plan import ReadDeltaLake
+    """The plan's data files, in order, as its format lists them (``from_paths``: its paths)."""
+    if plan.reader is None:
+        return expand_paths(plan.paths, storage_options)
+    from .readers import format_for
 
-    if isinstance(plan.reader, ReadDeltaLake):
-        # The table folder also holds _delta_log and files later commits removed: the Delta log
-        # (through deltalake) says which data files make up the snapshot.
-        from .readers.delta import delta_files
-
-        return delta_files(plan, storage_options)
-    return expand_paths(plan.paths, storage_options)
+    return format_for(plan.reader).list_files(plan, storage_options)
 
 
 def stream_tables(plan: Plan, storage_options: dict | None = None, optimize: bool = True,
@@ -48,7 +42,7 @@ def stream_tables(plan: Plan, storage_options: dict | None = None, optimize: boo
     ``optimize=False`` reads everything and skips nothing: the same result, for tests.
     ``files`` is the plan's listing when the caller already has it (a listing is done once per
     execution: on remote stores it costs round trips). ``wrap_reader`` decorates the format's
-    read function (progress counting, schema-only probing) without changing its contract.
+    ``read_files`` (progress counting, schema-only probing) without changing its contract.
     """
     from .optimizer import ReadPlan, optimise
 
@@ -105,32 +99,30 @@ def paths_table(files: list[FileRef]) -> pa.Table:
 
 
 def _read(files: list[FileRef], plan: Plan, read_plan, wrap_reader=None) -> Iterator[tuple[int, pa.Table]]:
-    from .readers import reader_for
+    from .readers import format_for
 
     step = plan.reader
-    read = reader_for(step) if wrap_reader is None else wrap_reader(reader_for(step))
+    form = format_for(step) if wrap_reader is None else format_for(step).with_reader(wrap_reader)
     # Fetching small remote files ahead is for reads of the data; a schema probe opens footers only.
     fetch_ahead = getattr(wrap_reader, "reads_data", True)
     selected = _selected_partitions(plan, files)
     if selected is None and read_plan.keep_files is None and not read_plan.row_group_filters:
         files = _prefetched(files) if fetch_ahead else files
-        source = read(files, step, read_plan.columns)
+        source = form.read(files, step, read_plan.columns)
     else:
         if selected is None:
-            selected = _partitions(plan, files)
+            selected = form.partitions(files, step)
         if read_plan.keep_files is not None:
             keep = set(read_plan.keep_files)
             selected = [(index, part) for index, part in selected if index in keep] or _schema_only(selected)
-        considered = {index for index, _ in selected}
+        # Every file still considered, even one whose parts pruning drops: it gives its columns (P7).
+        parts: dict[int, list] = {index: [] for index, _ in selected}
         if read_plan.row_group_filters:
-            from .optimizer import prune_row_groups
-
-            selected = prune_row_groups(files, selected, read_plan.row_group_filters)
-        by_file: dict[int, list] = {index: [] for index in sorted(considered)} if isinstance(step, ReadParquet) else {}
+            selected = form.prune(files, selected, read_plan.row_group_filters)
         for file_index, part in selected:
-            by_file.setdefault(file_index, []).append(part)
-        files = _prefetched(files, only=set(by_file)) if fetch_ahead else files
-        source = _read_selected(read, files, step, by_file, read_plan.columns)
+            parts[file_index].append(part)
+        files = _prefetched(files, only=set(parts)) if fetch_ahead else files
+        source = form.read(files, step, read_plan.columns, parts)
     for index, table in source:
         if step.include_path_column:
             table = _with_path_column(table, step.path_column, files[index].display)
@@ -159,16 +151,9 @@ def list_partitions(plan: Plan, storage_options: dict | None = None) -> list[tup
 def _partitions(plan: Plan, files: list[FileRef]) -> list[tuple]:
     if plan.reader is None:
         return [(None, 0)] if files else []
-    if isinstance(plan.reader, ReadParquet):
-        from .readers.parquet import parquet_partitions
+    from .readers import format_for
 
-        return parquet_partitions(files)
-    size = getattr(plan.reader, "partition_size", None)
-    if size is None:
-        return [(index, 0) for index in range(len(files))]
-    # An empty file (a Spark ``_SUCCESS`` marker) is no partition; an unknown size (-1) is one.
-    return [(index, part) for index, file in enumerate(files)
-            for part in range(0 if file.size == 0 else max(1, -(-file.size // size)))]
+    return format_for(plan.reader).partitions(files, plan.reader)
 
 
 def _selected_partitions(plan: Plan, files: list[FileRef]) -> list[tuple] | None:
@@ -192,98 +177,10 @@ def _schema_only(selected: list[tuple]) -> list[tuple]:
     return selected[:1]
 
 
-def _read_selected(read, files: list[FileRef], step, by_file: dict[int, list],
-                   columns=None) -> Iterator[tuple[int, pa.Table]]:
-    """Read the chosen partitions: ``by_file`` maps a file index to its parts (row groups for
-    parquet, where an empty list yields the file's columns with no rows; byte chunks for text)."""
-    if isinstance(step, ReadParquet):
-        yield from read(files, step, columns, row_groups=by_file)
-        return
-    chosen = sorted(by_file)
-    subset = [files[index] for index in chosen]
-    size = getattr(step, "partition_size", None)
-    # A reader may yield a big file as several tables: ``offset`` is where this one starts in the file.
-    position_seen, offset, ranges = None, 0, []
-    for position, table in read(subset, step, columns):
-        if size is None:
-            yield chosen[position], table
-            continue
-        file_index = chosen[position]
-        file = files[file_index]
-        parts = by_file[file_index]
-        total = max(1, -(-file.size // size))
-        if len(parts) == total:
-            yield file_index, table
-            continue
-        if position != position_seen:
-            position_seen, offset = position, 0
-            ranges = _row_ranges(file, size, parts, header_lines=0 if step_header_is_data(step, position) else 1)
-        for start, stop in ranges:
-            start, stop = max(start - offset, 0), min(stop - offset, table.num_rows)
-            if stop > start or offset == 0:  # the first table also gives empty parts their columns
-                yield file_index, table.slice(min(start, table.num_rows), max(0, stop - start))
-        offset += table.num_rows
-
-
-def step_header_is_data(step, position: int) -> bool:
-    header = getattr(step, "header", None)
-    if header is None:  # JSON lines: no header line
-        return True
-    return header == "no_header" or (header == "from_first_file" and position > 0)
-
-
-def _row_ranges(file: FileRef, size: int, parts: list[int], header_lines: int) -> list[tuple[int, int]]:
-    """Rows of ``file`` whose lines start inside each chosen ``size``-byte chunk.
-
-    A record belongs to the chunk its first byte is in. Counting is by physical lines, so files
-    with blank lines or quoted line breaks may shift by a row at a chunk edge.
-    """
-    with file.store.open_input(file.path) as handle:
-        data = handle.read()
-
-    def lines_starting_before(offset: int) -> int:
-        if offset <= 0:
-            return 0
-        offset = min(offset, len(data))
-        return 1 + data.count(b"\n", 0, offset - 1) if offset < len(data) else data.count(b"\n") + (
-            0 if data.endswith(b"\n") else 1)
-
-    ranges = []
-    for part in sorted(parts):
-        start = max(0, lines_starting_before(part * size) - header_lines)
-        stop = max(0, lines_starting_before((part + 1) * size) - header_lines)
-        ranges.append((start, stop))
-    return ranges
-
-
 def _with_path_column(table: pa.Table, name: str, value: str) -> pa.Table:
     if name in table.column_names:
         table = table.drop_columns([name])
     return table.add_column(0, name, pa.repeat(pa.scalar(value, pa.string()), table.num_rows))
-
-
-# --- concurrency --------------------------------------------------------------------------------
-
-
-def ordered_map(function: Callable, items: Iterable, workers: int = _LOOKAHEAD) -> Iterator:
-    """``map`` on a thread pool, results in input order, at most ``workers`` running ahead.
-
-    Readers use it to overlap I/O and parsing of several files without holding them all in memory.
-    """
-    items = iter(items)
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mltable_lite")
-    pending: deque = deque()
-    try:
-        for item in items:
-            pending.append(pool.submit(function, item))
-            if len(pending) >= workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-    finally:
-        # A consumer that stopped early (take(n)) must not wait for the reads still running:
-        # they finish on their own and their results are dropped.
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 # --- collecting ---------------------------------------------------------------------------------
@@ -304,7 +201,7 @@ def to_arrow(plan: Plan, storage_options: dict | None = None, optimize: bool = T
 def _collect(plan: Plan, storage_options: dict | None, optimize: bool, files: list[FileRef] | None = None,
              wrap_reader: Callable | None = None):
     """Every table of the result merged into one, reconciling types that differ between files
-    or pieces: JSON lines widen (P11), delimited columns are read again as text (P2).
+    or pieces as the format says (:func:`widened`, :func:`retry_plan`).
 
     Returns ``(table, None)``, or ``(None, tables)`` when only pandas object columns can hold
     the values (parquet files disagreeing on a column's type).
@@ -315,16 +212,43 @@ def _collect(plan: Plan, storage_options: dict | None, optimize: bool, files: li
     try:
         return concat(tables), None
     except _MixedTypes:
-        from .plan import ReadJsonLines
-
-        if isinstance(plan.reader, ReadJsonLines):
-            from .readers.json_lines import harmonize_json_tables
-
-            return concat(harmonize_json_tables(tables)), None
-        retry = _as_text_where_mixed(plan, tables)
+        tables_widened = widened(plan, tables)
+        if tables_widened is not None:
+            return concat(tables_widened), None
+        retry = retry_plan(plan, tables)
         if retry is not None:
             return _collect(retry, storage_options, optimize, files, wrap_reader)
         return None, tables
+
+
+def widened(plan: Plan, tables: list[pa.Table]) -> list[pa.Table] | None:
+    """``tables`` (of ``plan``'s result) with one type per column, where the plan's format has a
+    rule for types that differ between files (JSON lines: ints and floats → floats, anything else
+    → mixed, policy P11); ``None`` where it has none.
+
+    Example:
+        >>> widened(mltable.from_json_lines_files(paths)._plan, tables)   # doctest: +SKIP
+    """
+    if plan.reader is None:
+        return None
+    from .readers import format_for
+
+    return format_for(plan.reader).widen(tables)
+
+
+def retry_plan(plan: Plan, tables: list[pa.Table]) -> Plan | None:
+    """``plan`` reading the columns whose types differ between ``tables`` with one type, where
+    its format can (delimited: as text, policy P2); ``None`` where reading again would not help.
+
+    Example:
+        >>> retry_plan(mltable.from_delimited_files(paths)._plan, tables)   # doctest: +SKIP
+    """
+    if plan.reader is None:
+        return None
+    from .readers import format_for
+
+    step = format_for(plan.reader).retry_step(plan.reader, _conflicting_columns(tables))
+    return None if step is None else plan.replace(reader=step)
 
 
 def concat(tables: list[pa.Table]) -> pa.Table:
@@ -332,9 +256,7 @@ def concat(tables: list[pa.Table]) -> pa.Table:
         return pa.table({})
     if len(tables) == 1:
         return tables[0]
-    if any(_has_mixed_json(table.schema) for table in tables):
-        from .readers.json_lines import harmonize_json_tables
-
+    if any(has_mixed(table.schema) for table in tables):
         tables = harmonize_json_tables(tables)
     schema = unified_schema([t.schema for t in tables])
     return pa.concat_tables([_conform(table, schema) for table in tables])
@@ -396,28 +318,6 @@ def _conflicting_columns(tables: list[pa.Table]) -> list[str]:
     return sorted(name for name, found in kinds.items() if len(found) > 1)
 
 
-def _as_text_where_mixed(plan: Plan, tables: list[pa.Table]) -> Plan | None:
-    """A delimited plan that reads the columns whose type changed between files as text.
-
-    Type inference looks at the first rows only; when a later file holds text in a column
-    inferred as a number, the values are all kept as written (policy P2) by reading again.
-    """
-    from dataclasses import replace
-
-    from .plan import InferOptions, ReadDelimited
-    from .types import DataType
-
-    if not isinstance(plan.reader, ReadDelimited) or plan.reader.infer_column_types is False:
-        return None
-    mixed = tuple(_conflicting_columns(tables))
-    infer = plan.reader.infer_column_types
-    options = infer if isinstance(infer, InferOptions) else InferOptions()
-    if not mixed or any(name in {n for names, _ in options.overrides for n in names} for name in mixed):
-        return None
-    options = replace(options, overrides=options.overrides + ((mixed, DataType.to_string()),))
-    return plan.replace(reader=replace(plan.reader, infer_column_types=options))
-
-
 def _concat_in_pandas(tables: list[pa.Table]):
     import pandas as pd
 
@@ -443,9 +343,7 @@ def table_to_pandas(table: pa.Table):
     # per column is filled on one thread, and pandas may consolidate it later, copying again).
     # self_destruct frees each Arrow column once copied, so peak memory stays near one copy.
     frame = table.to_pandas(date_as_object=True, coerce_temporal_nanoseconds=False, self_destruct=True)
-    if _has_mixed_json(schema):
-        from .readers.json_lines import restore_mixed
-
+    if has_mixed(schema):
         restore_mixed(frame, schema)
     if stream_columns:
         from .streams import StreamInfo
@@ -454,11 +352,6 @@ def table_to_pandas(table: pa.Table):
             frame[name] = [None if value is None else StreamInfo(value) for value in frame[name].tolist()]
             frame[name] = frame[name].astype(object)
     return frame
-
-
-def _has_mixed_json(schema: pa.Schema) -> bool:
-    """JSON lines columns holding values of several types travel as JSON text (policy P11)."""
-    return any(field.metadata and b"mltable_lite.json" in field.metadata for field in schema)
 
 
 def _decode_dictionaries(table: pa.Table) -> pa.Table:

@@ -139,40 +139,6 @@ def _prune_files(plan: Plan, files: list, filters: list, referenced_columns) -> 
     return [index for index, flag in enumerate(keep) if flag]
 
 
-def prune_row_groups(files: list, selected: list, filters: list) -> list:
-    """Drop ``(file, row group)`` pairs whose statistics prove no row passes ``filters``.
-
-    A file whose schema the filter cannot be compiled against is kept whole: the filter step
-    reports the problem when it runs.
-    """
-    import pyarrow as pa
-    import pyarrow.dataset as ds
-
-    from .expressions import compile_filter
-
-    by_file: dict = {}
-    for file_index, group in selected:
-        by_file.setdefault(file_index, []).append(group)
-    surviving = set()
-    for file_index, groups in by_file.items():
-        file = files[file_index]
-        try:
-            # The fragment straight from the format: a dataset would first look the path up (one
-            # more request per file on a remote store) to discover what is already known.
-            fragment = ds.ParquetFileFormat().make_fragment(file.path, filesystem=file.store.arrow_filesystem)
-            schema = pa.schema([field.with_type(field.type.value_type) if pa.types.is_dictionary(field.type)
-                                else field for field in fragment.physical_schema])
-            expression = None
-            for tree in filters:
-                compiled = compile_filter(tree, schema)
-                expression = compiled if expression is None else expression & compiled
-            kept = {part.row_groups[0].id for part in fragment.split_by_row_group(filter=expression)}
-        except Exception:  # noqa: BLE001 - pruning is an optimisation; reading decides errors
-            kept = set(groups)
-        surviving.update((file_index, group) for group in groups if group in kept)
-    return [pair for pair in selected if pair in surviving]
-
-
 def _conjuncts(tree) -> list:
     from .expressions import And
 

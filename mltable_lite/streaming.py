@@ -27,9 +27,9 @@ from typing import Iterator
 import pyarrow as pa
 
 from .errors import UserErrorException
-from .executor import (_as_text_where_mixed, _conform, _conflicting_columns, _decode_dictionaries, _MixedTypes,
-                       list_files, stream_tables, unified_schema)
-from .plan import Plan, ReadJsonLines
+from .executor import (_conform, _conflicting_columns, _decode_dictionaries, _MixedTypes, list_files, retry_plan,
+                       stream_tables, unified_schema, widened)
+from .plan import Plan
 
 
 class SchemaChanged(Exception):
@@ -46,23 +46,21 @@ def conformed_tables(plan: Plan, storage_options: dict | None = None, schema: pa
 
     Raises :class:`SchemaChanged` at the first table that needs a wider schema.
     """
-    json_lines = isinstance(plan.reader, ReadJsonLines)
     for table in stream_tables(plan, storage_options, files=files):
         table = _decode_dictionaries(table)
         if schema is None:
             schema = table.schema
             yield table
             continue
-        yield _fitted(table, schema, json_lines)
+        yield _fitted(plan, table, schema)
 
 
-def _fitted(table: pa.Table, schema: pa.Schema, json_lines: bool) -> pa.Table:
+def _fitted(plan: Plan, table: pa.Table, schema: pa.Schema) -> pa.Table:
     if table.schema.equals(schema, check_metadata=True):
         return table
-    if json_lines:
-        from .readers.json_lines import harmonize_json_tables
-
-        table = harmonize_json_tables([schema.empty_table(), table])[1]
+    both = widened(plan, [schema.empty_table(), table])   # JSON lines: ints with floats, mixed (P11)
+    if both is not None:
+        table = both[1]
     changed = [field.name for field in table.schema
                if schema.get_field_index(field.name) < 0 or not _fits(field, schema.field(field.name))]
     if changed:
@@ -104,7 +102,7 @@ def settled_schema(plan: Plan, storage_options: dict | None = None, files=None) 
     if _mergeable(plan, schemas):
         return plan, _merged(plan, schemas)
     empties = [schema.empty_table() for schema in schemas]
-    retry = _as_text_where_mixed(plan, empties)
+    retry = retry_plan(plan, empties)
     if retry is not None:
         return settled_schema(retry, storage_options, files)
     raise UserErrorException(
@@ -124,8 +122,7 @@ def _mergeable(plan: Plan, schemas: list[pa.Schema]) -> bool:
 def _merged(plan: Plan, schemas: list[pa.Schema]) -> pa.Schema:
     if len(schemas) == 1:
         return schemas[0]
-    if isinstance(plan.reader, ReadJsonLines):
-        from .readers.json_lines import harmonize_json_tables
-
-        schemas = [table.schema for table in harmonize_json_tables([schema.empty_table() for schema in schemas])]
+    tables = widened(plan, [schema.empty_table() for schema in schemas])
+    if tables is not None:
+        schemas = [table.schema for table in tables]
     return unified_schema(schemas)

@@ -209,8 +209,8 @@ class MLTable:
             >>> converted.take(1).to_pandas_dataframe().dtypes["fare"]
             dtype('float64')
         """
-        from .builders import column_type_pairs
         from .conversions import validate_data_type
+        from .types import column_type_pairs
 
         pairs = column_type_pairs(column_types)
         for _, dtype in pairs:

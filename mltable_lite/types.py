@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import UserErrorException
 
@@ -127,3 +128,29 @@ def _string_list(values, name: str) -> list:
     if not all(isinstance(item, str) for item in values):
         raise UserErrorException(f"`{name}` must only consists of strings")
     return values
+
+
+def column_type_pairs(column_types: Any) -> tuple:
+    """``{name or (names...): DataType or alias}`` → ((names tuple, DataType), ...), checked as the reference.
+
+    Example:
+        >>> column_type_pairs({"a": "int", ("b", "c"): DataType.to_float()})[0]
+        (('a',), DataType.to_int())
+    """
+    if not isinstance(column_types, dict) or not column_types:
+        raise UserErrorException("Expected a non-empty dict[Union[str, tuple[str]], Union[str, mltable.DataType]]")
+    pairs, seen = [], set()
+    for columns, dtype in column_types.items():
+        if isinstance(columns, str):
+            names = (columns,)
+        elif isinstance(columns, tuple) and all(isinstance(name, str) for name in columns):
+            names = columns
+        else:
+            raise UserErrorException(f"Column names must be a string or a tuple of strings, not {columns!r}")
+        for name in set(names):
+            if name in seen:
+                raise UserErrorException(
+                    f"Found duplicate column. Cannot convert column '{name}' to multiple `mltable.DataType`s.")
+            seen.add(name)
+        pairs.append((names, data_type_of(dtype)))
+    return tuple(pairs)

@@ -77,7 +77,7 @@ def test_path_and_partition_columns_are_constant_per_file(tmp_path):
 def test_ordered_map_keeps_order_and_does_not_wait_for_reads_after_an_early_stop():
     import threading
 
-    from mltable_lite.executor import ordered_map
+    from mltable_lite.concurrency import ordered_map
 
     assert list(ordered_map(lambda x: x * x, range(20), workers=3)) == [x * x for x in range(20)]
     release = threading.Event()

@@ -69,7 +69,7 @@ def test_row_group_statistics_drop_every_group_no_row_of_which_can_pass(sorted_p
     # Pruning swallows its own errors (reading decides them), so a broken pruner would still give
     # right answers, only slowly: check the surviving groups themselves.
     from mltable_lite.expressions import parse
-    from mltable_lite.optimizer import prune_row_groups
+    from mltable_lite.readers.parquet import prune_row_groups
     from mltable_lite.plan import PathSpec
     from mltable_lite.storage import expand_paths
 

@@ -1,8 +1,10 @@
 """Readers: a list of files + one reader step → Arrow tables. One module per format.
 
-The contract every reader keeps (the executor relies on it):
+The executor asks a format everything through one protocol, :class:`.format.Format`, found
+with :func:`format_for`; each module below defines its format's ``FORMAT``. The tables of
+every reader keep this contract (the executor relies on it):
 
-``read(files, step, columns=None) -> Iterator[tuple[int, pyarrow.Table]]``
+``Format.read_files(files, step, columns=None) -> Iterator[tuple[int, pyarrow.Table]]``
 
 * ``files`` is the expanded, ordered list of :class:`mltable_lite.storage.FileRef`; open them
   with ``file.store.open_input(file.path)`` (or ``file.store.arrow_filesystem``), never by
@@ -19,25 +21,31 @@ The contract every reader keeps (the executor relies on it):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-def reader_for(step):
-    """The ``read`` function of the module that handles ``step``'s format."""
+if TYPE_CHECKING:
+    from .format import Format
+
+
+def format_for(step) -> Format:
+    """The :class:`~mltable_lite.readers.format.Format` that handles ``step``'s format.
+
+    Example:
+        >>> from mltable_lite.plan import ReadJsonLines
+        >>> type(format_for(ReadJsonLines())).__name__
+        'JsonLinesFormat'
+    """
     from ..plan import ReadDelimited, ReadDeltaLake, ReadJsonLines, ReadParquet
 
+    # Each format's module is imported only when a plan reads that format.
     if isinstance(step, ReadDelimited):
-        from .delimited import read_delimited
-
-        return read_delimited
-    if isinstance(step, ReadParquet):
-        from .parquet import read_parquet
-
-        return read_parquet
-    if isinstance(step, ReadJsonLines):
-        from .json_lines import read_json_lines
-
-        return read_json_lines
-    if isinstance(step, ReadDeltaLake):
-        from .delta import read_delta_lake
-
-        return read_delta_lake
-    raise TypeError(f"no reader for {step!r}")
+        from .delimited import FORMAT
+    elif isinstance(step, ReadParquet):
+        from .parquet import FORMAT
+    elif isinstance(step, ReadJsonLines):
+        from .json_lines import FORMAT
+    elif isinstance(step, ReadDeltaLake):
+        from .delta import FORMAT
+    else:
+        raise TypeError(f"no format reads {step!r}")
+    return FORMAT

@@ -49,6 +49,7 @@ from ..inference import (FALSE_TOKENS, STRING, TRUE_TOKENS, ZONE_PATTERN, Column
 from ..plan import InferOptions, ReadDelimited
 from . import _csv_pieces
 from ._text import CODECS, check_utf8, iter_records, quoted_newline_error, to_utf8
+from .format import TextFormat
 
 # Bytes read first from each file for its header and inference sample (grown while too short).
 # A file that fits is read whole, as one table.
@@ -666,3 +667,38 @@ def _dedupe(names: list[str]) -> list[str]:
         seen.add(candidate)
         result.append(candidate)
     return result
+
+
+class DelimitedFormat(TextFormat):
+    """Delimited text to the executor: ``partition_size`` byte chunks; a column whose type
+    differs between files is read again as text (policy P2)."""
+
+    def read_files(self, files, step, columns=None, **options):
+        return read_delimited(files, step, columns)
+
+    def header_lines(self, step, position):
+        header_is_data = step.header == "no_header" or (step.header == "from_first_file" and position > 0)
+        return 0 if header_is_data else 1
+
+    def retry_step(self, step, columns):
+        """``step`` reading ``columns`` as text, unless types are not inferred or an override
+        already names one of them.
+
+        Type inference looks at the first rows only; when a later file holds text in a column
+        inferred as a number, the values are all kept as written (policy P2) by reading again.
+        """
+        from dataclasses import replace
+
+        from ..types import DataType
+
+        infer = step.infer_column_types
+        if infer is False or not columns:
+            return None
+        options = infer if isinstance(infer, InferOptions) else InferOptions()
+        if any(name in {n for names, _ in options.overrides for n in names} for name in columns):
+            return None
+        options = replace(options, overrides=options.overrides + ((tuple(columns), DataType.to_string()),))
+        return replace(step, infer_column_types=options)
+
+
+FORMAT = DelimitedFormat()

@@ -7,9 +7,9 @@ file with PyArrow, one table per file, so that the executor's machinery keeps wo
 ``Path`` is the data file of each row, ``get_partition_count()`` is the number of data files and
 ``select_partitions`` picks files.
 
-How it fits the reader contract (see :mod:`mltable_lite.readers`):
+How it answers the executor's protocol (:data:`FORMAT`, see :mod:`mltable_lite.readers.format`):
 
-* :func:`delta_files` replaces the folder listing for Delta plans (the plan's path spec is the
+* :func:`delta_files` is its ``list_files``: it replaces the folder listing for Delta plans (the plan's path spec is the
   table folder, whose listing would include ``_delta_log`` and stale files that later commits
   removed). It returns the snapshot's data files sorted by path (the reference's row order) as
   :class:`DeltaFileRef`, a :class:`FileRef` that also carries the file's partition values and
@@ -67,11 +67,15 @@ from urllib.parse import unquote, urlparse
 
 import pyarrow as pa
 
+from ..concurrency import ordered_map
 from ..errors import NOT_FOUND_CODE, NOT_FOUND_MESSAGE, ExecutionError, UserErrorException
 from ..storage import FileRef, LocalStore, open_store
+from .arrow_types import normalise
+from .format import Format
+from .parquet_files import open_source, parquet_file
 
 __all__ = ["read_delta_lake", "delta_files", "DeltaFileRef", "DeltaSnapshot", "resolve_instant",
-           "TimestampWithoutOffsetError"]
+           "TimestampWithoutOffsetError", "FORMAT"]
 
 _NO_METADATA = "Unable to find any delta table metadata"
 _PHYSICAL_NAME = "delta.columnMapping.physicalName"
@@ -366,23 +370,19 @@ def read_delta_lake(files: Sequence[DeltaFileRef], step=None,
         >>> [(i, t.to_pylist()) for i, t in read_delta_lake(files)]                  # doctest: +SKIP
         [(0, [{'id': 1, 'part': 'a'}]), (1, [{'id': 2, 'part': 'b'}])]
     """
-    from ..executor import ordered_map
-
     keep = None if columns is None else set(columns)
     # Files are read a few at a time on threads (I/O and decoding overlap); results stay in order.
     yield from ordered_map(lambda index: (index, _read_file(files[index], keep)), range(len(files)))
 
 
 def _read_file(file: DeltaFileRef, keep: set | None) -> pa.Table:
-    from .parquet import _normalise, _open_source, _parquet_file
-
     snapshot = file.snapshot
     if snapshot is None:
         raise TypeError("read_delta_lake reads the files delta_files() lists, not a folder listing")
     wanted = [f for f in snapshot.schema if keep is None or f.name in keep]
-    source = _open_source(file)
+    source = open_source(file)
     try:
-        parquet = _parquet_file(file, source)
+        parquet = parquet_file(file, source)
         present = set(parquet.schema_arrow.names)
         read = [snapshot.physical.get(f.name, f.name) for f in wanted if f.name not in snapshot.partition_columns]
         read = [name for name in read if name in present]
@@ -415,17 +415,15 @@ def _read_file(file: DeltaFileRef, keep: set | None) -> pa.Table:
         out_fields.append(pa.field(target.name, target.type))
     if not arrays:
         return _no_columns(rows)
-    return _normalise(pa.Table.from_arrays(arrays, schema=pa.schema(out_fields)))
+    return normalise(pa.Table.from_arrays(arrays, schema=pa.schema(out_fields)))
 
 
 def empty_table(file: DeltaFileRef, columns: Sequence[str] | None = None) -> pa.Table:
     """The columns and types :func:`read_delta_lake` gives ``file``, with no rows: the snapshot's
     schema from the log, no data file opened (``collect_schema``)."""
-    from .parquet import _normalise
-
     keep = None if columns is None else set(columns)
     wanted = [pa.field(f.name, f.type) for f in file.snapshot.schema if keep is None or f.name in keep]
-    return _normalise(pa.schema(wanted).empty_table()) if wanted else _no_columns(0)
+    return normalise(pa.schema(wanted).empty_table()) if wanted else _no_columns(0)
 
 
 def _no_columns(rows: int) -> pa.Table:
@@ -478,3 +476,18 @@ def _renamed_type(data_type: pa.DataType, renames: dict) -> pa.DataType:
     if pa.types.is_list(data_type):
         return pa.list_(data_type.value_field.with_type(_renamed_type(data_type.value_type, renames)))
     return data_type
+
+
+class DeltaFormat(Format):
+    """Delta Lake to the executor: the snapshot's data files, one partition each."""
+
+    def list_files(self, plan, storage_options=None):
+        # The table folder also holds _delta_log and files later commits removed: the Delta log
+        # (through deltalake) says which data files make up the snapshot.
+        return delta_files(plan, storage_options)
+
+    def read_files(self, files, step, columns=None, **options):
+        return read_delta_lake(files, step, columns)
+
+
+FORMAT = DeltaFormat()

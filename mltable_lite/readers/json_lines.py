@@ -29,16 +29,10 @@ strings in a later one); the executor reconciles them as it does for several fil
 encodings are decoded whole.
 
 Mixed columns (policy P11; the reference nulls every value whose type differs from the first)
-keep the original values. Arrow cannot hold ``1`` and ``"two"`` in one column, so such a column
-is carried as **JSON text**: ``pa.large_string`` holding ``json.dumps`` of each value (null stays
-null), its field marked with ``{b"mltable_lite.json": b"mixed"}`` (:data:`MIXED_METADATA`). The
-executor turns it back after ``to_pandas``:
-
-* :func:`restore_mixed` ``(df, schema)`` decodes the marked columns of ``df`` into Python values
-  (an ``object`` column: ints, floats, strs, bools, dicts, numpy arrays, exactly as an unmixed
-  column would render each value).
-* :func:`harmonize_json_tables` ``(tables)`` gives tables of several files compatible types
-  before an Arrow concatenation (int64 + float64 → float64; any other clash → mixed).
+keep the original values, carried as marked JSON text (:mod:`mltable_lite.mixed_columns`, whose
+names this module re-exports): :func:`restore_mixed` turns them back after ``to_pandas``, and
+:data:`FORMAT` widens the tables of several files or pieces with :func:`harmonize_json_tables`
+(int64 + float64 → float64; any other clash → mixed) when their types differ.
 
 Example:
     >>> from mltable_lite.plan import PathSpec, ReadJsonLines
@@ -60,19 +54,19 @@ from typing import Iterator, Sequence
 import pyarrow as pa
 
 from ..errors import NOT_FOUND_CODE, NOT_FOUND_MESSAGE, UserErrorException
+from ..mixed_columns import (MIXED_METADATA, harmonize_json_tables, is_mixed, json_text, mixed_columns, mixed_field,
+                             restore_mixed, to_mixed)
 from ._text import CODECS, check_utf8, decode_error, line_pieces, to_utf8
+from .arrow_types import holds_struct, map_arrow_type, nulls_under_null_objects
 from .delimited import validate_encoding
-from .parquet import map_arrow_type
+from .format import TextFormat
 
 __all__ = [
     "read_json_lines", "validate_invalid_lines", "restore_mixed", "harmonize_json_tables",
-    "mixed_columns", "is_mixed", "to_mixed", "MIXED_METADATA", "INVALID_LINES_VALUES",
+    "mixed_columns", "is_mixed", "to_mixed", "MIXED_METADATA", "INVALID_LINES_VALUES", "FORMAT",
 ]
 
 INVALID_LINES_VALUES = ["error", "drop"]
-MIXED_METADATA = {b"mltable_lite.json": b"mixed"}
-_MIXED_KEY = b"mltable_lite.json"
-_MIXED_TYPE = pa.large_string()
 
 # A line made only of blanks between two newlines: an empty line (skipped) or a whitespace-only
 # one (invalid). Searching for it is ~10x cheaper than classifying every line.
@@ -167,166 +161,6 @@ def _utf8_pieces(file) -> Iterator[tuple[bytes, int, int, tuple[int, bool]]]:
             yield piece, line, byte, scan
             line += scan[0]
             byte += len(piece)
-
-
-# --- mixed columns ------------------------------------------------------------------------------
-
-
-def is_mixed(field: pa.Field) -> bool:
-    """Whether ``field`` is a mixed-type JSON column carried as JSON text."""
-    return bool(field.metadata) and field.metadata.get(_MIXED_KEY) == MIXED_METADATA[_MIXED_KEY]
-
-
-def mixed_columns(schema: pa.Schema) -> list[str]:
-    """Names of the mixed-type JSON columns in ``schema``.
-
-    Example:
-        >>> mixed_columns(pa.schema([pa.field("v", pa.large_string(), metadata=MIXED_METADATA)]))
-        ['v']
-    """
-    return [field.name for field in schema if is_mixed(field)]
-
-
-def restore_mixed(df, schema: pa.Schema):
-    """Decode the mixed JSON columns of ``df`` (made by ``to_pandas`` from ``schema``) in place.
-
-    Each cell becomes the Python value it was in the file, rendered as an unmixed column would
-    render it (dicts, numpy arrays for arrays); nulls become ``None``. Returns ``df``.
-    Columns of ``schema`` missing from ``df`` (dropped by later steps) are ignored.
-
-    Example:
-        >>> table = pa.table({"v": pa.array(['1', '"two"', None], pa.large_string())})
-        >>> table = table.cast(pa.schema([pa.field("v", pa.large_string(), metadata=MIXED_METADATA)]))
-        >>> list(restore_mixed(table.to_pandas(), table.schema)["v"])
-        [1, 'two', None]
-    """
-    import numpy as np
-    import pandas as pd
-
-    for name in mixed_columns(schema):
-        if name not in df.columns:
-            continue
-        cells = np.empty(len(df), dtype=object)
-        # Item by item: a bulk assignment would let numpy broadcast equal-length arrays into a 2-D array.
-        for position, cell in enumerate(df[name].tolist()):
-            cells[position] = _render(json.loads(cell)) if isinstance(cell, str) else None
-        df[name] = pd.Series(cells, dtype=object, index=df.index)
-    return df
-
-
-def to_mixed(array) -> pa.Array:
-    """Any Arrow array (or chunked array) of JSON-like values as mixed JSON text.
-
-    Example:
-        >>> to_mixed(pa.array([1, None])).to_pylist()
-        ['1', None]
-    """
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks() if array.num_chunks else pa.array([], array.type)
-    return pa.array([None if value is None else _dumps(value) for value in array.to_pylist()],
-                    _MIXED_TYPE)
-
-
-def harmonize_json_tables(tables: Sequence[pa.Table]) -> list[pa.Table]:
-    """The JSON lines ``tables`` with one type per column name, ready for ``pa.concat_tables``
-    (``promote_options="default"`` then fills missing columns with nulls).
-
-    A column null-typed in some tables takes the others' type; int64 with float64 becomes
-    float64; nested types merge when Arrow can unify them; any other clash (int and string,
-    bool and int, a mixed column and anything) makes the column mixed in every table, so the
-    reference-style result of ``restore_mixed`` after ``to_pandas`` holds the original values.
-
-    Example:
-        >>> a, b = pa.table({"v": [1]}), pa.table({"v": ["two"]})
-        >>> [t.schema.field("v").type for t in harmonize_json_tables([a, b])]
-        [DataType(large_string), DataType(large_string)]
-    """
-    fields: dict[str, list[pa.Field]] = {}
-    for table in tables:
-        for field in table.schema:
-            fields.setdefault(field.name, []).append(field)
-    targets: dict[str, pa.Field] = {}
-    for name, seen in fields.items():
-        typed = [field for field in seen if not pa.types.is_null(field.type)]
-        distinct = {field.type for field in typed if not is_mixed(field)}
-        if any(is_mixed(field) for field in typed):
-            targets[name] = _mixed_field(name)
-        elif len(distinct) == 1:
-            targets[name] = typed[0].with_metadata(None)
-        elif distinct and distinct <= {pa.int64(), pa.float64()}:
-            targets[name] = pa.field(name, pa.float64())
-        elif distinct and all(_is_nested(t) for t in distinct):
-            targets[name] = _unified_nested(name, typed)
-        elif distinct:
-            targets[name] = _mixed_field(name)
-    out = []
-    for table in tables:
-        for position, field in enumerate(table.schema):
-            target = targets.get(field.name)
-            if target is None or field.type == target.type and field.metadata == target.metadata:
-                continue
-            column = table.column(position)
-            if is_mixed(target):
-                column = to_mixed(column)
-            else:
-                try:
-                    column = column.cast(target.type)
-                except (pa.ArrowException, ValueError):
-                    # Arrow could unify the types but not cast this data: keep every value.
-                    column = to_mixed(column)
-                    target = _mixed_field(field.name)
-            table = table.set_column(position, target, column)
-        out.append(table)
-    # A failed cast above may have made a column mixed in some tables only; one more pass makes it
-    # mixed everywhere (mixed always wins, so this ends).
-    states: dict[str, set[bool]] = {}
-    for table in out:
-        for field in table.schema:
-            if not pa.types.is_null(field.type):
-                states.setdefault(field.name, set()).add(is_mixed(field))
-    if any(len(state) > 1 for state in states.values()):
-        return harmonize_json_tables(out)
-    return out
-
-
-def _is_nested(data_type: pa.DataType) -> bool:
-    return pa.types.is_struct(data_type) or pa.types.is_list(data_type) or pa.types.is_large_list(data_type)
-
-
-def _unified_nested(name: str, fields: list[pa.Field]) -> pa.Field:
-    try:
-        schema = pa.unify_schemas([pa.schema([field.with_metadata(None)]) for field in fields],
-                                  promote_options="permissive")
-    except (pa.ArrowException, ValueError):
-        return _mixed_field(name)
-    return schema.field(name)
-
-
-def _mixed_field(name: str) -> pa.Field:
-    return pa.field(name, _MIXED_TYPE, metadata=MIXED_METADATA)
-
-
-def _dumps(value) -> str:
-    # ensure_ascii keeps lone surrogates (legal in JSON escapes, illegal in UTF-8) representable.
-    return json.dumps(value, separators=(",", ":"))
-
-
-def _render(value):
-    """A decoded JSON value as pandas shows it in a column of its own type."""
-    if isinstance(value, (dict, list)):
-        try:
-            array = _nulls_under_null_objects(pa.array([value]))
-            return array.to_pandas(date_as_object=True, coerce_temporal_nanoseconds=False).iloc[0]
-        except (pa.ArrowException, ValueError, TypeError, OverflowError):
-            import numpy as np
-
-            if isinstance(value, dict):
-                return {key: _render(item) for key, item in value.items()}
-            items = np.empty(len(value), dtype=object)
-            for position, item in enumerate(value):  # item by item: no broadcasting into 2-D
-                items[position] = _render(item)
-            return items
-    return value
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -552,39 +386,10 @@ def _timestamp_as_string(data_type: pa.DataType) -> pa.DataType:
     return pa.string() if pa.types.is_timestamp(data_type) else data_type
 
 
-def _nulls_under_null_objects(array):
-    """``array`` with the fields of every null object null too.
-
-    Arrow may keep a value under a null parent; pandas would then show ``{'x': 1}`` where the
-    reference, whose objects' fields are null wherever the object is, shows ``{'x': 1.0}``.
-    """
-    if isinstance(array, pa.ChunkedArray):
-        return pa.chunked_array([_nulls_under_null_objects(chunk) for chunk in array.chunks], array.type)
-    data_type = array.type
-    if pa.types.is_struct(data_type):
-        children = array.flatten() if array.null_count else [array.field(i) for i in range(data_type.num_fields)]
-        return pa.StructArray.from_arrays([_nulls_under_null_objects(child) for child in children],
-                                          fields=list(data_type),
-                                          mask=array.is_null() if array.null_count else None)
-    if (pa.types.is_list(data_type) or pa.types.is_large_list(data_type)) and _holds_struct(data_type.value_type):
-        kind = pa.ListArray if pa.types.is_list(data_type) else pa.LargeListArray
-        return kind.from_arrays(array.offsets, _nulls_under_null_objects(array.values), type=data_type,
-                                mask=array.is_null() if array.null_count else None)
-    return array
-
-
-def _holds_struct(data_type: pa.DataType) -> bool:
-    if pa.types.is_struct(data_type):
-        return True
-    if pa.types.is_list(data_type) or pa.types.is_large_list(data_type):
-        return _holds_struct(data_type.value_type)
-    return False
-
-
 def _with_nulls_under_null_objects(table: pa.Table) -> pa.Table:
     for index, field in enumerate(table.schema):
-        if _holds_struct(field.type):
-            table = table.set_column(index, field, _nulls_under_null_objects(table.column(index)))
+        if holds_struct(field.type):
+            table = table.set_column(index, field, nulls_under_null_objects(table.column(index)))
     return table
 
 
@@ -656,5 +461,19 @@ def _column(name: str, values: list) -> tuple[pa.Field, pa.Array]:
             return pa.field(name, array.type), array
     except (pa.ArrowException, ValueError, TypeError, OverflowError, UnicodeError):
         pass
-    return _mixed_field(name), pa.array([None if v is None else _dumps(v) for v in values], _MIXED_TYPE)
+    field = mixed_field(name)
+    return field, pa.array([None if v is None else json_text(v) for v in values], field.type)
 
+
+class JsonLinesFormat(TextFormat):
+    """JSON lines to the executor: ``partition_size`` byte chunks; types that differ between
+    files or pieces widen (policy P11)."""
+
+    def read_files(self, files, step, columns=None, **options):
+        return read_json_lines(files, step, columns)
+
+    def widen(self, tables):
+        return harmonize_json_tables(tables)
+
+
+FORMAT = JsonLinesFormat()

@@ -3,8 +3,10 @@
 Each file is yielded with its own schema (the executor unions schemas across files). What this
 module adds on top of ``pyarrow.parquet``:
 
-* **Row groups are the partitions** (as in the reference): :func:`parquet_partitions` lists them
-  and ``read_parquet(..., row_groups=...)`` reads only the chosen ones.
+* **Row groups are the partitions** (as in the reference): :func:`parquet_partitions` lists them,
+  :func:`prune_row_groups` drops those whose statistics rule out a filter, and
+  ``read_parquet(..., row_groups=...)`` reads only the chosen ones (:data:`FORMAT` answers the
+  executor's protocol with these).
 * **Types the reference cannot read come out right** (policy P13): dictionary columns are decoded
   to their value type (at any depth), ``timestamp[s]`` keeps its true values, maps stay maps
   (``to_pandas`` turns them into lists of ``(key, value)`` tuples).
@@ -13,7 +15,7 @@ module adds on top of ``pyarrow.parquet``:
   a restored index or a nullable/categorical extension dtype.
 * **Clear errors** naming the file: a file that is not parquet at all (a CSV, say) raises
   :class:`UserErrorException` with the reference's ``Invalid Parquet file. Corrupt footer.``; a
-  damaged parquet file raises :class:`ExecutionError`.
+  damaged parquet file raises :class:`ExecutionError` (:mod:`.parquet_files`).
 
 Decisions where the reference says nothing: a 0-byte file adds no rows and no columns (like empty
 files in the other formats, and so that Spark's ``_SUCCESS`` markers in an output folder do no
@@ -31,17 +33,17 @@ Example:
 
 from __future__ import annotations
 
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from ..errors import NOT_FOUND_CODE, NOT_FOUND_MESSAGE, ExecutionError, UserErrorException
-from ..executor import ordered_map
+from ..concurrency import ordered_map
+from ..errors import ExecutionError
+from .arrow_types import normalise
+from .format import Format
+from .parquet_files import open_source, parquet_file
 
-__all__ = ["read_parquet", "parquet_partitions", "map_arrow_type"]
-
-_MAGIC = b"PAR1"
+__all__ = ["read_parquet", "parquet_partitions", "prune_row_groups", "FORMAT"]
 
 
 def read_parquet(files: Sequence, step=None, columns: Sequence[str] | None = None, *,
@@ -99,9 +101,9 @@ class _OpenedParquet:
 
     def __init__(self, file, keep: set | None, groups: list[int] | None):
         self.file = file
-        self.source = _open_source(file)
+        self.source = open_source(file)
         try:
-            self.parquet = _parquet_file(file, self.source)
+            self.parquet = parquet_file(file, self.source)
             self.schema = self.parquet.schema_arrow
             self.wanted = None if keep is None else [name for name in self.schema.names if name in keep]
             count = self.parquet.num_row_groups
@@ -117,7 +119,7 @@ class _OpenedParquet:
     def head(self) -> pa.Table:
         if not self.groups:
             empty = self.schema.empty_table()
-            return _normalise(empty if self.wanted is None else empty.select(self.wanted))
+            return normalise(empty if self.wanted is None else empty.select(self.wanted))
         return self._read(self.groups[:1])
 
     def rest(self) -> list[pa.Table]:
@@ -140,7 +142,7 @@ class _OpenedParquet:
                 f"Cannot read row group {shown} of parquet file '{self.file.display}': {error}. "
                 "The file is damaged or truncated; write it again."
             ) from None
-        return _normalise(table)
+        return normalise(table)
 
 
 def parquet_partitions(files: Sequence) -> list[tuple[int, int]]:
@@ -159,9 +161,9 @@ def parquet_partitions(files: Sequence) -> list[tuple[int, int]]:
     def count(file) -> int:
         if file.size == 0:
             return 0
-        source = _open_source(file)
+        source = open_source(file)
         try:
-            return _parquet_file(file, source).num_row_groups
+            return parquet_file(file, source).num_row_groups
         finally:
             source.close()
 
@@ -176,136 +178,66 @@ def parquet_partitions(files: Sequence) -> list[tuple[int, int]]:
     return [(index, group) for index, groups in enumerate(counts) for group in range(groups)]
 
 
-def map_arrow_type(data_type: pa.DataType, leaf: Callable[[pa.DataType], pa.DataType]) -> pa.DataType:
-    """``data_type`` with ``leaf`` applied to every non-nested type inside it, field names kept.
-
-    Dictionaries count as nested: their value type is mapped (and ``leaf`` decides whether the
-    dictionary itself stays; see :func:`_decoded`).
-
-    Example:
-        >>> map_arrow_type(pa.list_(pa.int32()), lambda t: pa.int64())
-        ListType(list<item: int64>)
-    """
-    if pa.types.is_struct(data_type):
-        return pa.struct([_map_field(data_type.field(i), leaf) for i in range(data_type.num_fields)])
-    if pa.types.is_map(data_type):
-        return pa.map_(_map_field(data_type.key_field, leaf), _map_field(data_type.item_field, leaf),
-                       keys_sorted=data_type.keys_sorted)
-    if pa.types.is_large_list(data_type):
-        return pa.large_list(_map_field(data_type.value_field, leaf))
-    if pa.types.is_fixed_size_list(data_type):
-        return pa.list_(_map_field(data_type.value_field, leaf), data_type.list_size)
-    if pa.types.is_list(data_type):
-        return pa.list_(_map_field(data_type.value_field, leaf))
-    if pa.types.is_dictionary(data_type):
-        return leaf(pa.dictionary(data_type.index_type, map_arrow_type(data_type.value_type, leaf),
-                                  data_type.ordered))
-    return leaf(data_type)
-
-
-def _map_field(field: pa.Field, leaf) -> pa.Field:
-    return field.with_type(map_arrow_type(field.type, leaf))
-
-
-def _decoded(data_type: pa.DataType) -> pa.DataType:
-    # pandas would make a dictionary column `category` (never a reference dtype) and the reference
-    # itself panics on them (P13): give the plain values instead.
-    return data_type.value_type if pa.types.is_dictionary(data_type) else data_type
-
-
-def _normalise(table: pa.Table) -> pa.Table:
-    """Decode dictionaries, drop schema metadata (the pandas index/dtype hints), and read null
-    objects holding only lists as the reference does (:func:`_lists_object_nulls_as_reference`)."""
-    if table.num_columns == 0:
-        return table  # replace_schema_metadata would lose the row count of a column-less table
-    target = pa.schema([_map_field(field, _decoded) for field in table.schema])
-    if not target.equals(table.schema, check_metadata=False):
-        table = table.cast(target)
-    for index, field in enumerate(table.schema):
-        if _holds_lists_object(field.type):
-            table = table.set_column(index, field, _lists_object_nulls_as_reference(table.column(index)))
-    return table.replace_schema_metadata(None) if table.schema.metadata else table
-
-
-def _lists_object(data_type: pa.DataType) -> bool:
-    """A struct whose fields are all lists (or such structs)."""
-    return pa.types.is_struct(data_type) and data_type.num_fields > 0 and all(
-        pa.types.is_list(field.type) or pa.types.is_large_list(field.type) or _lists_object(field.type)
-        for field in data_type)
-
-
-def _holds_lists_object(data_type: pa.DataType) -> bool:
-    return pa.types.is_struct(data_type) and (
-        _lists_object(data_type) or any(_holds_lists_object(field.type) for field in data_type))
-
-
-def _lists_object_nulls_as_reference(array):
-    """The reference reads a null struct whose fields are all lists as a struct of nulls
-    (``{'a': {'b': None}}``, not ``{'a': None}``), at any depth of structs; observed, matched."""
-    if isinstance(array, pa.ChunkedArray):
-        return pa.chunked_array([_lists_object_nulls_as_reference(chunk) for chunk in array.chunks], array.type)
-    if not _holds_lists_object(array.type):
-        return array
-    children = array.flatten() if array.null_count else [array.field(i) for i in range(array.type.num_fields)]
-    keeps_nulls = array.null_count and not _lists_object(array.type)
-    return pa.StructArray.from_arrays([_lists_object_nulls_as_reference(child) for child in children],
-                                      fields=list(array.type), mask=array.is_null() if keeps_nulls else None)
-
-
 def _is_local(file) -> bool:
     from ..storage import LocalStore
 
     return isinstance(file.store, LocalStore)
 
 
-def _open_source(file):
-    """A random-access input for ``file``: PyArrow's native file when the store offers one, else
-    the store's ``open_random_access``."""
-    try:
+def prune_row_groups(files: list, selected: list, filters: list) -> list:
+    """Drop ``(file, row group)`` pairs whose statistics prove no row passes ``filters``.
+
+    A file whose schema the filter cannot be compiled against is kept whole: the filter step
+    reports the problem when it runs.
+
+    Example:
+        >>> prune_row_groups(files, [(0, 0), (0, 1)], [parse("n >= 1450")])   # doctest: +SKIP
+        [(0, 1)]
+    """
+    import pyarrow.dataset as ds
+
+    from ..expressions import compile_filter
+
+    by_file: dict = {}
+    for file_index, group in selected:
+        by_file.setdefault(file_index, []).append(group)
+    surviving = set()
+    for file_index, groups in by_file.items():
+        file = files[file_index]
         try:
-            filesystem = file.store.arrow_filesystem
-        except NotImplementedError:
-            return file.store.open_random_access(file.path)
-        return filesystem.open_input_file(file.path)
-    except FileNotFoundError:
-        raise UserErrorException(
-            f"{NOT_FOUND_MESSAGE} file '{file.display}' disappeared before it could be read.",
-            error_code=NOT_FOUND_CODE,
-        ) from None
+            # The fragment straight from the format: a dataset would first look the path up (one
+            # more request per file on a remote store) to discover what is already known.
+            fragment = ds.ParquetFileFormat().make_fragment(file.path, filesystem=file.store.arrow_filesystem)
+            schema = pa.schema([field.with_type(field.type.value_type) if pa.types.is_dictionary(field.type)
+                                else field for field in fragment.physical_schema])
+            expression = None
+            for tree in filters:
+                compiled = compile_filter(tree, schema)
+                expression = compiled if expression is None else expression & compiled
+            kept = {part.row_groups[0].id for part in fragment.split_by_row_group(filter=expression)}
+        except Exception:  # noqa: BLE001 - pruning is an optimisation; reading decides errors
+            kept = set(groups)
+        surviving.update((file_index, group) for group in groups if group in kept)
+    return [pair for pair in selected if pair in surviving]
 
 
-def _parquet_file(file, source) -> pq.ParquetFile:
-    try:
-        return pq.ParquetFile(source)
-    except (pa.ArrowException, OSError) as error:
-        raise _invalid_parquet(file, source, error) from None
+class ParquetFormat(Format):
+    """Parquet to the executor: row groups are the partitions, pruned by statistics."""
+
+    def read_files(self, files, step, columns=None, **options):
+        return read_parquet(files, step, columns, **options)
+
+    def partitions(self, files, step):
+        return parquet_partitions(files)
+
+    def prune(self, files, selected, filters):
+        return prune_row_groups(files, selected, filters)
+
+    def read(self, files, step, columns=None, parts=None):
+        if parts is None:
+            return self.read_files(files, step, columns)
+        # A file mapped to no row groups (all pruned) still gives its columns (policy P7).
+        return self.read_files(files, step, columns, row_groups=parts)
 
 
-def _invalid_parquet(file, source, error: Exception) -> Exception:
-    head, tail = _ends(source)
-    if tail != _MAGIC:
-        # No parquet footer at all: most often a CSV or JSON file given to from_parquet_files.
-        kind = "does not start or end" if head != _MAGIC else "does not end"
-        return UserErrorException(
-            f"Invalid Parquet file. Corrupt footer. '{file.display}' {kind} with the parquet magic "
-            f"bytes 'PAR1', so it is not a parquet file (or was cut short). If it holds delimited "
-            "text, read it with mltable.from_delimited_files; JSON lines with "
-            "mltable.from_json_lines_files."
-        )
-    return ExecutionError(
-        f"Cannot read parquet file '{file.display}': {error}. The file is damaged; write it again."
-    )
-
-
-def _ends(source) -> tuple[bytes, bytes]:
-    """The first and last four bytes of ``source`` (empty when they cannot be read)."""
-    try:
-        source.seek(0)
-        head = source.read(4)
-        size = source.seek(0, 2)
-        if size < 8:
-            return head, b""
-        source.seek(size - 4)
-        return head, source.read(4)
-    except (OSError, ValueError):
-        return b"", b""
+FORMAT = ParquetFormat()

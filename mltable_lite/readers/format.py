@@ -1,0 +1,159 @@
+"""The one protocol every format answers to the executor, with defaults for the common case.
+
+The executor never asks which format it holds: it takes the plan's reader step to
+:func:`mltable_lite.readers.format_for` and calls these methods. A format overrides only what
+differs from a format read whole, file by file.
+
+* :meth:`Format.list_files` — the plan's data files (default: its path specs expanded; Delta
+  asks its transaction log instead).
+* :meth:`Format.partitions` — every partition as ``(file index, part)``, the unit of
+  ``get_partition_count()`` and ``select_partitions`` (default: one per file; parquet row
+  groups; ``partition_size`` byte chunks for text, :class:`TextFormat`).
+* :meth:`Format.prune` — drop partitions that statistics prove hold no row passing the
+  optimiser's filters (default: none dropped; parquet row groups).
+* :meth:`Format.read` — ``(file index, table)`` pairs for the files, or only for the chosen
+  ``parts`` of some files (see :mod:`mltable_lite.readers` for the table contract).
+* :meth:`Format.widen` and :meth:`Format.retry_step` — what to do when the tables of one read
+  disagree on a column's type beyond what schema unification promotes: give them one type
+  (JSON lines, policy P11), or read again with a step that does (delimited, policy P2).
+
+Every read goes through :meth:`Format.read_files` (the format's reader function, the contract in
+:mod:`mltable_lite.readers`), so :meth:`Format.with_reader` can decorate all of them at once
+(progress counting, schema-only probes).
+
+Example:
+    >>> from mltable_lite.plan import ReadParquet
+    >>> from mltable_lite.readers import format_for
+    >>> format_for(ReadParquet()).partitions([], ReadParquet())
+    []
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Callable, Iterator, Sequence
+
+import pyarrow as pa
+
+from ..storage import FileRef, expand_paths
+
+__all__ = ["Format", "TextFormat"]
+
+
+class Format:
+    """A format read whole, one file at a time; subclasses override what differs."""
+
+    def read_files(self, files: Sequence[FileRef], step, columns: Sequence[str] | None = None,
+                   **options) -> Iterator[tuple[int, pa.Table]]:
+        """The format's reader: ``(index into files, table)`` for every file, in order.
+        ``options`` are the format's own (parquet: ``row_groups``)."""
+        raise NotImplementedError
+
+    def with_reader(self, wrap: Callable[[Callable], Callable]) -> Format:
+        """This format with every read going through ``wrap(read_files)``, a function of the same
+        contract (progress counting, schema-only probes)."""
+        wrapped = copy.copy(self)
+        wrapped.read_files = wrap(self.read_files)
+        return wrapped
+
+    def list_files(self, plan, storage_options: dict | None = None) -> list[FileRef]:
+        """The data files ``plan`` reads, in order."""
+        return expand_paths(plan.paths, storage_options)
+
+    def partitions(self, files: Sequence[FileRef], step) -> list[tuple[int, object]]:
+        """Every partition as ``(file index, part)``, in file order."""
+        return [(index, 0) for index in range(len(files))]
+
+    def prune(self, files: Sequence[FileRef], selected: list[tuple], filters: list) -> list[tuple]:
+        """``selected`` partitions without those no row of which can pass ``filters`` (parsed
+        filter trees); a format without statistics keeps them all."""
+        return selected
+
+    def read(self, files: Sequence[FileRef], step, columns: Sequence[str] | None = None,
+             parts: dict[int, list] | None = None) -> Iterator[tuple[int, pa.Table]]:
+        """``(file index, table)`` for every file, or, with ``parts`` (file index → its chosen
+        parts), for the chosen parts of those files only."""
+        if parts is None:
+            yield from self.read_files(files, step, columns)
+            return
+        chosen = sorted(parts)
+        for position, table in self.read_files([files[index] for index in chosen], step, columns):
+            yield chosen[position], table
+
+    def widen(self, tables: list[pa.Table]) -> list[pa.Table] | None:
+        """``tables`` given one type per column where the format has a rule for it; ``None``
+        where it has none."""
+        return None
+
+    def retry_step(self, step, columns: list[str]):
+        """A reader step that reads ``columns`` (whose types differ between tables) with one
+        type; ``None`` when reading again would not help."""
+        return None
+
+
+class TextFormat(Format):
+    """A line-oriented text format: its partitions are ``step.partition_size`` byte chunks.
+
+    A record belongs to the chunk its first byte is in. Counting is by physical lines, so files
+    with blank lines or quoted line breaks may shift by a row at a chunk edge.
+    """
+
+    def header_lines(self, step, position: int) -> int:
+        """Lines before the first record of the ``position``-th file read (a header line)."""
+        return 0
+
+    def partitions(self, files: Sequence[FileRef], step) -> list[tuple[int, object]]:
+        size = step.partition_size
+        if size is None:
+            return super().partitions(files, step)
+        # An empty file (a Spark ``_SUCCESS`` marker) is no partition; an unknown size (-1) is one.
+        return [(index, part) for index, file in enumerate(files)
+                for part in range(0 if file.size == 0 else _chunks(file, size))]
+
+    def read(self, files: Sequence[FileRef], step, columns: Sequence[str] | None = None,
+             parts: dict[int, list] | None = None) -> Iterator[tuple[int, pa.Table]]:
+        size = step.partition_size
+        if parts is None or size is None:
+            yield from super().read(files, step, columns, parts)
+            return
+        chosen = sorted(parts)
+        # A reader may yield a big file as several tables: ``offset`` is where this one starts in the file.
+        position_seen, offset, ranges = None, 0, []
+        for position, table in self.read_files([files[index] for index in chosen], step, columns):
+            file_index = chosen[position]
+            file = files[file_index]
+            if len(parts[file_index]) == _chunks(file, size):
+                yield file_index, table
+                continue
+            if position != position_seen:
+                position_seen, offset = position, 0
+                ranges = _row_ranges(file, size, parts[file_index], self.header_lines(step, position))
+            for start, stop in ranges:
+                start, stop = max(start - offset, 0), min(stop - offset, table.num_rows)
+                if stop > start or offset == 0:  # the first table also gives empty parts their columns
+                    yield file_index, table.slice(min(start, table.num_rows), max(0, stop - start))
+            offset += table.num_rows
+
+
+def _chunks(file: FileRef, size: int) -> int:
+    return max(1, -(-file.size // size))
+
+
+def _row_ranges(file: FileRef, size: int, parts: list[int], header_lines: int) -> list[tuple[int, int]]:
+    """Rows of ``file`` whose lines start inside each chosen ``size``-byte chunk."""
+    with file.store.open_input(file.path) as handle:
+        data = handle.read()
+
+    def lines_starting_before(offset: int) -> int:
+        if offset <= 0:
+            return 0
+        offset = min(offset, len(data))
+        return 1 + data.count(b"\n", 0, offset - 1) if offset < len(data) else data.count(b"\n") + (
+            0 if data.endswith(b"\n") else 1)
+
+    ranges = []
+    for part in sorted(parts):
+        start = max(0, lines_starting_before(part * size) - header_lines)
+        stop = max(0, lines_starting_before((part + 1) * size) - header_lines)
+        ranges.append((start, stop))
+    return ranges

@@ -1,0 +1,76 @@
+"""Opening one parquet file with clear errors (the parquet and Delta readers share it).
+
+A file that is not parquet at all (a CSV, say) raises :class:`UserErrorException` with the
+reference's ``Invalid Parquet file. Corrupt footer.``; a damaged parquet file raises
+:class:`ExecutionError`; a file gone since the listing raises the reference's not-found error.
+
+Example:
+    >>> source = open_source(file)                    # doctest: +SKIP
+    >>> parquet_file(file, source).num_row_groups     # doctest: +SKIP
+    1
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..errors import NOT_FOUND_CODE, NOT_FOUND_MESSAGE, ExecutionError, UserErrorException
+
+__all__ = ["open_source", "parquet_file"]
+
+_MAGIC = b"PAR1"
+
+
+def open_source(file):
+    """A random-access input for ``file``: PyArrow's native file when the store offers one, else
+    the store's ``open_random_access``. The caller closes it."""
+    try:
+        try:
+            filesystem = file.store.arrow_filesystem
+        except NotImplementedError:
+            return file.store.open_random_access(file.path)
+        return filesystem.open_input_file(file.path)
+    except FileNotFoundError:
+        raise UserErrorException(
+            f"{NOT_FOUND_MESSAGE} file '{file.display}' disappeared before it could be read.",
+            error_code=NOT_FOUND_CODE,
+        ) from None
+
+
+def parquet_file(file, source) -> pq.ParquetFile:
+    """``source`` (opened from ``file``) as a ``ParquetFile``, its footer read."""
+    try:
+        return pq.ParquetFile(source)
+    except (pa.ArrowException, OSError) as error:
+        raise _invalid_parquet(file, source, error) from None
+
+
+def _invalid_parquet(file, source, error: Exception) -> Exception:
+    head, tail = _ends(source)
+    if tail != _MAGIC:
+        # No parquet footer at all: most often a CSV or JSON file given to from_parquet_files.
+        kind = "does not start or end" if head != _MAGIC else "does not end"
+        return UserErrorException(
+            f"Invalid Parquet file. Corrupt footer. '{file.display}' {kind} with the parquet magic "
+            f"bytes 'PAR1', so it is not a parquet file (or was cut short). If it holds delimited "
+            "text, read it with mltable.from_delimited_files; JSON lines with "
+            "mltable.from_json_lines_files."
+        )
+    return ExecutionError(
+        f"Cannot read parquet file '{file.display}': {error}. The file is damaged; write it again."
+    )
+
+
+def _ends(source) -> tuple[bytes, bytes]:
+    """The first and last four bytes of ``source`` (empty when they cannot be read)."""
+    try:
+        source.seek(0)
+        head = source.read(4)
+        size = source.seek(0, 2)
+        if size < 8:
+            return head, b""
+        source.seek(size - 4)
+        return head, source.read(4)
+    except (OSError, ValueError):
+        return b"", b""
