@@ -224,9 +224,10 @@ def load(uri: str, storage_options: Optional[dict] = None, ml_client: Any = None
         >>> tbl.show(3).shape
         (3, 7)
     """
-    from .loading import load_table
+    from .loading import load_plan
 
-    return load_table(uri, _storage_options(storage_options, ml_client))
+    options = _storage_options(storage_options, ml_client)
+    return MLTable(load_plan(uri, options), options)
 
 
 __all__ = ["from_delimited_files", "from_parquet_files", "from_json_lines_files", "from_paths",

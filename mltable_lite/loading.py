@@ -1,23 +1,27 @@
 """``load``: read ``<folder>/MLTable``, validate it against the MLTable JSON Schema, build a plan.
 
+The builders' ``load`` (and the writers, for an output kept in place) wrap the plan in an
+``MLTable``; this module never imports the table, so the table may load plans.
+
 Example:
-    >>> load_table("./examples/trips").paths
-    [{'pattern': '../data/trips/*.csv'}]
+    >>> [spec.given for spec in load_plan("./examples/trips").paths]
+    ['../data/trips/*.csv']
 """
 
 from __future__ import annotations
 
 from .errors import UserErrorException
+from .plan import Plan
 from .plan_yaml import plan_from_dict
 from .schema import normalise_loaded, validate_document
 from .storage import canonical_uri, is_local, join_uri, local_path, open_store
-from .table import MLTable
 from .yaml_io import parse_yaml
 
 MLTABLE_FILE = "MLTable"
 
 
-def load_table(uri: str, storage_options: dict | None = None) -> MLTable:
+def load_plan(uri: str, storage_options: dict | None = None) -> Plan:
+    """The plan of the MLTable file in the folder ``uri`` (relative paths resolved against it)."""
     if not isinstance(uri, str):
         raise UserErrorException(f"load() needs the path or URI of a folder that holds an MLTable file, not {uri!r}")
     if uri[:8].lower() == "azureml:":
@@ -45,5 +49,4 @@ def load_table(uri: str, storage_options: dict | None = None) -> MLTable:
         raise UserErrorException(f"MLTable yaml is invalid: '{source}' is not UTF-8 text") from None
     document = normalise_loaded(parse_yaml(text, source))
     validate_document(document, source)
-    plan = plan_from_dict(document, base_uri=folder_uri, source=source)
-    return MLTable(plan, storage_options)
+    return plan_from_dict(document, base_uri=folder_uri, source=source)

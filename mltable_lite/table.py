@@ -480,9 +480,9 @@ class MLTable:
                            storage_options=storage_options, **options)
         written_options = self._storage_options if storage_options is None else storage_options
         if plan is None:  # overwrite='skip' and a table was there: it is the result
-            from .loading import load_table
+            from .loading import load_plan
 
-            return load_table(destination, written_options)
+            return MLTable(load_plan(destination, written_options), written_options)
         return MLTable(plan, written_options)
 
     def save(self, path: str | None = None, overwrite: Overwrite = True, colocated: bool = False,

@@ -559,7 +559,7 @@ def _load_resolves_assets() -> bool:
     return "resolve_load_uri" in inspect.getsource(loading)
 
 
-@pytest.mark.skipif(not _load_resolves_assets(), reason="loading.load_table does not call resolve_load_uri yet")
+@pytest.mark.skipif(not _load_resolves_assets(), reason="loading.load_plan does not call resolve_load_uri yet")
 def test_load_takes_data_asset_uris(arm_server, local_store, monkeypatch):
     register_datastore("store", kind="local", folder=str(local_store))
     arm_server.add_data_asset(WORKSPACE, "sales", "1", "azureml://datastores/store/paths/mltable_folder")
