@@ -40,6 +40,7 @@ CONTESTANTS = {
     "polars": "polars",
     "duckdb": "duckdb",
     "mltable": "mltable (reference)",
+    "one_file": "mltable_lite, 1 of the files",
 }
 
 
@@ -98,6 +99,10 @@ TARGETS = [
            metric="ready", context=True),
     Target("process_parquet", "mltable", 0.20,
            "Context: the same, parquet folder, timed to the DataFrame (exit left out)", metric="ready", context=True),
+    Target("write_parquet", "pyarrow", 1.10,
+           "CSV folder → Parquet files (read + write, whole process) ≤ 1.1× pyarrow.dataset.write_dataset"),
+    Target("write_parquet", "one_file", 1.30,
+           "Peak memory writing all the CSV files as Parquet ≤ 1.3× writing one of them (streaming)", metric="memory"),
     Target("azurite", "pandas", 0.25, "Azurite, small files ≥ 4× faster than the sequential adlfs loop"),
     Target("azurite_latency", "pandas", 0.25,
            "Azurite + emulated round trip, small files ≥ 4× faster than the sequential adlfs loop"),
@@ -300,6 +305,7 @@ def build(data: Data, reference_python: str | None, azure_latency_ms: float = AZ
         folder_workload("parquet", "Parquet folder → pandas", "main", True),
         folder_workload("jsonl", "JSON lines folder → pandas", "main", True),
         folder_workload("delta", "Delta table → pandas", "delta", True),
+        _write_parquet_workload(data),
         _fresh_tiny_workload(data, reference_python, reference_note),
     ]
     return {workload.name: workload for workload in workloads}
@@ -378,6 +384,48 @@ def _azurite_workload(data: Data, no_reference: dict[str, str], latency_ms: floa
         name, title = "azurite_latency", f"{title}, {latency_ms:g} ms added per request"
     return Workload(name, title, False, frozenset({"azure"}), Expected(data.azure_rows, len(COLUMNS)), contestants,
                     absent, context=running_azurite, unavailable=_azurite.unavailable)
+
+
+def _write_parquet_workload(data: Data) -> Workload:
+    """The CSV folder read and written back as Parquet, each contestant's own way, as a whole process.
+
+    Every program ends by counting the rows written (parquet footers) and checking them, then
+    binds a one-cell frame: the shape the suite checks."""
+    csv_folder, out = str(data.csv_dir), str(data.root / "written")
+    first_file = f"{csv_folder}/part-000.csv"  # as _data names the main files
+
+    def counted(folder: str, rows: int) -> str:
+        return ("import glob as _g, pandas as _pd, pyarrow.parquet as _pq\n"
+                f"_n = sum(_pq.ParquetFile(f).metadata.num_rows for f in _g.glob({folder!r} + '/**/*.parquet', "
+                "recursive=True))\n"
+                f"assert _n == {rows}, f'wrote {{_n}} rows, expected {rows}'\n"
+                "df = _pd.DataFrame({'rows': [_n]})")
+
+    def folder(name: str) -> str:
+        return f"{out}/{name}"
+
+    one_file_rows = data.sizes.rows_per_file
+    contestants = [
+        Contestant("mltable_lite", f"mltable.from_delimited_files([{{'folder': {csv_folder!r}}}])"
+                   f".to_parquet_files({folder('mltable_lite')!r}, overwrite=True)\n"
+                   + counted(folder("mltable_lite"), data.rows), "import mltable_lite as mltable"),
+        Contestant("one_file", f"mltable.from_delimited_files([{{'file': {first_file!r}}}])"
+                   f".to_parquet_files({folder('one_file')!r}, overwrite=True)\n"
+                   + counted(folder("one_file"), one_file_rows), "import mltable_lite as mltable"),
+        _pyarrow(f"ds.write_dataset(ds.dataset({csv_folder!r}, format='csv').to_table(), {folder('pyarrow')!r}, "
+                 "format='parquet', existing_data_behavior='delete_matching')\n" + counted(folder("pyarrow"), data.rows)),
+        _polars(f"import os\nos.makedirs({folder('polars')!r}, exist_ok=True)\n"
+                f"pl.scan_csv({csv_folder + '/*.csv'!r}, try_parse_dates=True)"
+                f".sink_parquet({folder('polars') + '/data.parquet'!r})\n" + counted(folder("polars"), data.rows)),
+        Contestant("duckdb", f"import os\nos.makedirs({folder('duckdb')!r}, exist_ok=True)\n"
+                   f"duckdb.sql(\"COPY (select * from read_csv_auto('{csv_folder}/*.csv')) TO "
+                   f"'{folder('duckdb')}/data.parquet' (FORMAT parquet)\")\n" + counted(folder("duckdb"), data.rows),
+                   "import duckdb", requires=("duckdb",)),
+    ]
+    absent = {"pandas": "not measured: pd.concat(...).to_parquet holds the whole frame twice",
+              "mltable": "the reference cannot write data (save() writes only the YAML)"}
+    return Workload("write_parquet", "CSV folder → Parquet files (read + write)", True, frozenset({"main"}),
+                    Expected(1, 1), contestants, absent)
 
 
 def _fresh_tiny_workload(data: Data, reference_python: str | None, reference_note: str) -> Workload:

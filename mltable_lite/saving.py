@@ -21,6 +21,7 @@ import posixpath
 
 from .errors import UserErrorException
 from .plan_yaml import plan_to_dict
+from .progress import progress
 from .storage import FileRef, canonical_uri, expand_paths, is_local, local_path, open_store
 from .storage.globbing import compile_pattern, has_wildcard
 from .writers.destination import ALREADY_EXISTS_CODE, OverwriteMode, overwrite_mode
@@ -91,7 +92,7 @@ def _copy_data(plan, store, folder: str, storage_options, copier: "_Copier") -> 
                 posixpath.basename(file.path.replace(os.sep, "/"))
             planned.append((file, inside.replace(os.sep, "/").lstrip("/")))
         rewrites[spec.uri] = relative
-    copier.start(sum(max(file.size, 0) for file, _ in planned))
+    copier.start(len(planned), sum(max(file.size, 0) for file, _ in planned))
     for file, destination in planned:
         copier.copy(file, store.join(folder, destination))
     return rewrites
@@ -126,23 +127,19 @@ class _Copier:
         self.store, self.mode, self.shown = store, mode, shown
         self.created: list[str] = []
         self._show = show_progress
-        self._bar = None
+        self._bar = progress(False, "")
 
-    def start(self, total_bytes: int) -> None:
-        if self._show:
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(total=total_bytes, desc=f"copying to {self.shown}", unit="B", unit_scale=True,
-                             unit_divisor=1024)
+    def start(self, files: int, total_bytes: int) -> None:
+        self._bar = progress(self._show, f"copying to {self.shown}", total_files=files, total_bytes=total_bytes)
 
     def copy(self, file: FileRef, target: str) -> None:
         if not file.store.remote and not self.store.remote and os.path.exists(target) and \
                 os.path.samefile(file.path, target):
-            self._advance(file.size)
+            self._bar.advance(files=1, nbytes=file.size)
             return  # the file is already where the table will read it
         exists = self.store.kind(target) == "file"
         if exists and self.mode is OverwriteMode.SKIP:
-            self._advance(file.size)
+            self._bar.advance(files=1, nbytes=file.size)
             return
         if exists and self.mode is OverwriteMode.FAIL_ON_CONFLICT:
             raise _conflict(self.shown, f"already holds '{target}', which saving would replace; pass "
@@ -154,13 +151,10 @@ class _Copier:
                 if not chunk:
                     break
                 sink.write(chunk)
-                self._advance(len(chunk))
+                self._bar.advance(nbytes=len(chunk))
+        self._bar.advance(files=1)
         if not exists:
             self.created.append(target)
-
-    def _advance(self, count: int) -> None:
-        if self._bar is not None and count > 0:
-            self._bar.update(count)
 
     def remove_created(self) -> None:
         for path in self.created:
@@ -170,5 +164,4 @@ class _Copier:
                 pass
 
     def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
+        self._bar.close()

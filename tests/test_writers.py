@@ -276,7 +276,7 @@ def test_progress_only_when_asked(trips, tmp_path, capfd):
     assert capfd.readouterr() == ("", "")
     tbl.to_parquet_files(str(tmp_path / "loud"), show_progress=True)
     err = capfd.readouterr().err
-    assert "writing" in err and "1.20k rows" in err
+    assert "writing" in err and "rows=1,200" in err
 
 
 def test_http_is_read_only(serve_http, trips, tmp_path):

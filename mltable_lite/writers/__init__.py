@@ -19,6 +19,7 @@ import pyarrow as pa
 from ..errors import UserErrorException
 from ..plan import ConvertColumnTypes, ExtractPartitionFormat, PathSpec, Plan
 from ..plan_yaml import plan_from_dict, plan_to_dict
+from ..progress import Progress, progress
 from ..storage import join_uri
 from .destination import Destination, OverwriteMode, overwrite_mode
 from .partitioning import PartitionLayout
@@ -92,53 +93,28 @@ def write_files(plan: Plan, read_options: dict | None, destination: str, file_fo
     return plan_from_dict(document, base_uri=_folder_uri(target))
 
 
-class _Progress:
-    """Rows and files written, on a ``tqdm`` bar when asked for (off by default: scripts print nothing)."""
-
-    def __init__(self, show: bool, destination: str):
-        self._bar = None
-        if show:
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(desc=f"writing {destination}", unit=" rows", unit_scale=True)
-        self.files = 0
-
-    def rows(self, count: int) -> None:
-        if self._bar is not None:
-            self._bar.update(count)
-
-    def file_done(self) -> None:
-        self.files += 1
-        if self._bar is not None:
-            self._bar.set_postfix(files=self.files, refresh=False)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-
-
 def _write_stream(tables: Iterator[pa.Table], target: Destination, file_format: FileFormat,
                   partition_by, max_rows_per_file, show_progress: bool):
     """Write every table; returns the layout and the sinks of the files written, in file order."""
     cutter = None
-    progress = _Progress(show_progress, target.shown)
+    bar = progress(show_progress, f"writing {target.shown}")
     try:
         for table in tables:
             if cutter is None:
                 layout = PartitionLayout.of(table.schema, partition_by)
                 file_format.check(layout.file_schema)
-                cutter = _FileCutter(target, file_format, layout, max_rows_per_file, progress)
+                cutter = _FileCutter(target, file_format, layout, max_rows_per_file, bar)
             cutter.write(table)
         if cutter is None:  # nothing was read at all: no columns either
             cutter = _FileCutter(target, file_format, PartitionLayout.of(pa.schema([]), partition_by),
-                                 max_rows_per_file, progress)
+                                 max_rows_per_file, bar)
         return cutter.layout, cutter.finish()
     except BaseException:
         if cutter is not None:
             cutter.abort()
         raise
     finally:
-        progress.close()
+        bar.close()
 
 
 class _FileCutter:
@@ -149,9 +125,9 @@ class _FileCutter:
     MAX_OPEN_FILES = 32
 
     def __init__(self, target: Destination, file_format: FileFormat, layout: PartitionLayout,
-                 max_rows: int | None, progress: _Progress):
+                 max_rows: int | None, bar: Progress):
         self.target, self.file_format, self.layout, self.max_rows = target, file_format, layout, max_rows
-        self.progress = progress
+        self.bar = bar
         self.open: dict[str, _OpenFile] = {}
         self.done: list = []
         self.count = 0
@@ -163,7 +139,7 @@ class _FileCutter:
                 self.open[folder] = current  # most recently used last
                 room = piece.num_rows if self.max_rows is None else self.max_rows - current.rows
                 current.write(piece.slice(0, room))
-                self.progress.rows(min(room, piece.num_rows))
+                self.bar.advance(rows=min(room, piece.num_rows))
                 piece = piece.slice(room)
                 if self.max_rows is not None and current.rows >= self.max_rows:
                     self._finish(folder)
@@ -190,7 +166,7 @@ class _FileCutter:
 
     def _finish(self, folder: str) -> None:
         self.done.append(self.open.pop(folder).close())
-        self.progress.file_done()
+        self.bar.advance(files=1)
 
 
 class _OpenFile:

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from ..errors import UserErrorException
 from ..plan import PathSpec, Plan, ReadDeltaLake
+from ..progress import progress
 from ..storage import LocalStore, canonical_uri, open_store
 from .destination import OverwriteMode, overwrite_mode
 
@@ -106,22 +107,12 @@ def _reader(tables, schema: pa.Schema | None, keys: list[str], show_progress: bo
         raise UserErrorException(f"partition_by names column(s) {missing} that the table does not have; its "
                                  f"columns are {first.column_names}.")
     schema = _delta_schema(first.schema)
-    progress = None
-    if show_progress:
-        from tqdm.auto import tqdm
-
-        progress = tqdm(desc=f"writing {destination}", unit=" rows", unit_scale=True)
-
     def batches():
-        try:
+        with progress(show_progress, f"writing {destination}") as bar:
             for table in itertools.chain([first], tables):
                 for batch in _as_delta(table, schema).to_batches():
-                    if progress is not None:
-                        progress.update(batch.num_rows)
+                    bar.advance(rows=batch.num_rows)
                     yield batch
-        finally:
-            if progress is not None:
-                progress.close()
 
     return pa.RecordBatchReader.from_batches(schema, batches())
 
