@@ -431,3 +431,24 @@ def test_filters_on_delta_partition_columns_skip_data_files(tmp_path):
     from mltable_lite.executor import to_pandas
 
     assert to_pandas(tbl._plan, optimize=False).equals(tbl.to_pandas_dataframe())
+
+
+@pytest.mark.parametrize("outside", ["../outside.parquet", "ABSOLUTE"])
+def test_a_log_naming_a_file_outside_the_table_is_refused(tmp_path, outside):
+    import pyarrow.parquet as pq
+
+    table = tmp_path / "table"
+    write(table, pa.table({"id": [1]}))
+    secret = tmp_path / "outside.parquet"
+    pq.write_table(pa.table({"id": [666]}), secret)
+    if outside == "ABSOLUTE":
+        outside = "file://" + str(secret)
+    log = next((table / "_delta_log").glob("*.json"))
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    for action in lines:
+        if "add" in action:
+            action["add"]["path"] = outside
+    log.write_text("\n".join(json.dumps(action) for action in lines) + "\n")
+    with pytest.raises(UserErrorException, match="outside the table folder") as caught:
+        read(table)
+    assert outside in str(caught.value)

@@ -60,6 +60,7 @@ Example:
 from __future__ import annotations
 
 import datetime as _dt
+import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
@@ -161,7 +162,7 @@ def _table_files(spec, step, storage_options: dict | None) -> list[DeltaFileRef]
     else:
         location, options = spec.uri, storage_options
     table = _open_version(location, options, step, shown)
-    return _snapshot_files(table, location, store, folder, local)
+    return _snapshot_files(table, location, store, folder, local, shown)
 
 
 # --- choosing the version -----------------------------------------------------------------------
@@ -279,7 +280,7 @@ def _iso(millis: int) -> str:
 # --- the snapshot's files -----------------------------------------------------------------------
 
 
-def _snapshot_files(table, location: str, store, folder: str, local: bool) -> list[DeltaFileRef]:
+def _snapshot_files(table, location: str, store, folder: str, local: bool, shown: str) -> list[DeltaFileRef]:
     fields = list(table.schema().fields)
     schema = pa.schema(table.schema().to_arrow())
     mapped = (table.metadata().configuration or {}).get("delta.columnMapping.mode", "none") not in ("none", None)
@@ -299,7 +300,7 @@ def _snapshot_files(table, location: str, store, folder: str, local: bool) -> li
     located = []
     for path, size, partition in zip(paths, sizes, values):
         partition = partition or {}
-        located.append((_file_path(path, root, store, local), int(size),
+        located.append((_inside_table(_file_path(path, root, store, local), path, root, shown), int(size),
                         tuple((name, partition.get(name)) for name in partition_columns)))
     located.sort(key=lambda item: item[0])
 
@@ -312,13 +313,30 @@ def _snapshot_files(table, location: str, store, folder: str, local: bool) -> li
 
 def _file_path(raw: str, root: str, store, local: bool) -> str:
     """The store path of a data file as the log names it: URI-encoded, and relative to the table
-    root or (shallow clones, Spark's ``file:/...``) an absolute URI."""
+    root or (Spark's ``file:/...``) an absolute URI."""
     parsed = urlparse(raw)
     if len(parsed.scheme) <= 1:  # relative (a one-letter "scheme" would be a Windows drive)
         return root + "/" + unquote(raw)
     if local:
         return unquote(parsed.path)
     return store.path_of(unquote(raw))
+
+
+def _inside_table(path: str, raw: str, root: str, shown: str) -> str:
+    """``path`` (a data file the log names as ``raw``) if it lies inside the table folder ``root``.
+
+    A log that names a file outside the table (``../../x.parquet``, an absolute path elsewhere)
+    would make a read return data the table does not hold, so it is refused.
+    """
+    normalised = posixpath.normpath(path)
+    if normalised.startswith("//"):
+        normalised = "/" + normalised.lstrip("/")
+    base = posixpath.normpath(root) if root else root
+    if base and (normalised == base or not normalised.startswith(base.rstrip("/") + "/")):
+        raise UserErrorException(
+            f"The Delta log of '{shown}' names the data file '{raw}', which is outside the table folder. "
+            "Data files must lie inside the table's folder; the log is damaged or was written by hand.")
+    return normalised
 
 
 def _deletion_vectors(table, store, local: bool) -> dict[str, list]:

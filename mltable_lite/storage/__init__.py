@@ -23,6 +23,7 @@ from typing import Any, BinaryIO, Iterator, Sequence
 
 from ..errors import NOT_FOUND_CODE, NOT_FOUND_MESSAGE, ExecutionError, UserErrorException
 from ..logs import get_logger, log_listing
+from . import local_files
 from .globbing import compile_pattern, has_wildcard
 from .uris import canonical_uri, is_local, join_uri, local_path, parent_uri, relative_to, scheme_of
 
@@ -82,6 +83,10 @@ class Store:
     def find(self, folder: str) -> list[tuple[str, int]]:
         """Every file below ``folder`` (recursively) with its size, sorted by path."""
         raise NotImplementedError
+
+    def find_matching(self, folder: str, regex) -> list[tuple[str, int]]:
+        """The files of :meth:`find` whose path ``regex`` matches (a pattern's files)."""
+        return [(path, size) for path, size in self.find(folder) if regex.match(path)]
 
     def open_input(self, path: str):
         """A readable binary file object (seekable where the store allows)."""
@@ -144,31 +149,22 @@ class LocalStore(Store):
     def uri_of(self, path: str) -> str:
         return "file://" + path
 
+    # Only regular files are data: FIFOs, devices, /proc files and dangling links are refused
+    # with an error naming them (local_files).
     def kind(self, path: str) -> str | None:
-        if os.path.isdir(path):
-            return "directory"
-        if os.path.exists(path):
-            return "file"
-        return None
+        return local_files.kind_of(path)
 
     def size(self, path: str) -> int:
         return os.path.getsize(path)
 
     def find(self, folder: str) -> list[tuple[str, int]]:
-        found: list[tuple[str, int]] = []
-        pending = [folder]
-        while pending:
-            with os.scandir(pending.pop()) as entries:
-                for entry in entries:
-                    if entry.is_dir():
-                        pending.append(entry.path)
-                    elif entry.is_file():
-                        found.append((entry.path, entry.stat().st_size))
-        found.sort()
-        return found
+        return local_files.walk(folder)
+
+    def find_matching(self, folder: str, regex) -> list[tuple[str, int]]:
+        return local_files.walk(folder, regex.match)
 
     def open_input(self, path: str):
-        return open(path, "rb")
+        return local_files.open_regular(path)
 
     def join(self, folder: str, relative: str) -> str:
         return os.path.join(folder, *relative.split("/"))
@@ -290,8 +286,7 @@ def _expand_paths(specs: Sequence[Any], storage_options: dict | None) -> list[Fi
         if spec.kind == "pattern" and has_wildcard(path):
             prefix, regex = compile_pattern(path)
             kind = store.kind(prefix) if prefix else None
-            matched = [(found, size) for found, size in (store.find(prefix) if kind == "directory" else [])
-                       if regex.match(found)]
+            matched = store.find_matching(prefix, regex) if kind == "directory" else []
             if not matched:
                 raise _not_found(spec, "no file matches the pattern")
             files.extend(FileRef(store.uri_of(found), found, size, store, prefix) for found, size in matched)

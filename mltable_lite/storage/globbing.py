@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import ExecutionError
+from ..errors import ExecutionError, UserErrorException
 
 _WILDCARD = re.compile(r"[*?\[]")
 
@@ -51,7 +51,12 @@ def compile_pattern(pattern: str) -> tuple[str, re.Pattern]:
                 "'**' must stand alone between slashes (for example 'data/**/*.csv')."
             )
         parts.append(_segment_regex(segment) + ("" if last else "/"))
-    return prefix, re.compile("".join(parts) + r"\Z", re.DOTALL)
+    try:
+        return prefix, re.compile("".join(parts) + r"\Z", re.DOTALL)
+    except re.error as error:  # a character class such as [z-a]
+        raise UserErrorException(
+            f"Invalid pattern '{pattern}': {error.msg} in a character class. Write ranges low to high, "
+            "for example '[a-z]'.") from None
 
 
 def _segment_regex(segment: str) -> str:
