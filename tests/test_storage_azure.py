@@ -178,6 +178,44 @@ def test_awkward_blob_names_and_folder_markers(remote):
     assert [store.fetch(f"data/{name}") for name in names] == [f"n\n{i}\n".encode() for i in range(4)]
 
 
+@pytest.mark.parametrize("how", ["public calls", "changed pipeline"])
+def test_without_the_sdk_private_pipeline(remote, local, monkeypatch, how):
+    """Listing and fetching fall back to the SDK's public calls when its private pipeline is gone
+    or no longer works as one; the results are the same."""
+    from mltable_lite.storage import azure_rest
+
+    if how == "public calls":
+        monkeypatch.setattr(azure_rest, "LEAN", False)
+    else:  # a pipeline object whose run no longer takes a request the way we call it
+        class Changed:
+            async def run(self, *args, **kwargs):
+                raise TypeError("run() got an unexpected argument")
+
+        store = open_store(f"{WASBS}/small", conn(remote))
+        monkeypatch.setattr(azure_rest, "_UNUSABLE", set())
+        real = store.fs.service_client._pipeline
+        monkeypatch.setattr(store.fs.service_client, "_pipeline", Changed())
+        Changed._transport, Changed._impl_policies = real._transport, real._impl_policies
+    same("csv", WASBS, local, "folder", "csv", conn(remote))
+    test_awkward_blob_names_and_folder_markers(remote)
+    test_fetch_errors_are_translated(remote)
+    if how == "changed pipeline":
+        assert azure_rest._UNUSABLE == {Changed}
+
+
+def test_filesystem_cache_is_bounded(remote):
+    from mltable_lite.storage import azure
+
+    limit = azure.CACHED_FILESYSTEMS
+    kept = open_store(f"{WASBS}/csv", conn(remote))
+    for index in range(3 * limit):   # a fresh SAS per read, as a long-running service would make
+        sas = remote.sas_token(ACCOUNT, "data", hours=1 + index / 100)
+        store = open_store(f"{WASBS}/csv", {"sas_token": sas, "blob_endpoint": remote.blob_endpoint(ACCOUNT)})
+        assert store.fetch("data/csv/b.csv").startswith(b"id,name,score")
+    assert len(azure._FILESYSTEMS) <= limit and len(azure._STORES) <= 2 * limit
+    assert kept.fetch("data/csv/b.csv").startswith(b"id,name,score")   # an evicted store keeps working
+
+
 def test_fetch_errors_are_translated(remote):
     store = open_store(f"{WASBS}/csv", conn(remote))
     with pytest.raises(UserErrorException) as caught:

@@ -15,8 +15,11 @@ clouds work; ``wasb://`` too is read over HTTPS, which accounts require by defau
 
 Credentials are resolved by :mod:`.azure_credentials` (first match wins: ``storage_options``,
 then ``AZURE_STORAGE_CONNECTION_STRING``, then azure-identity, else anonymous); folders are listed
-and small blobs fetched by the lean calls of :mod:`.azure_rest`. Secrets never reach a repr or an
-error message.
+and small blobs fetched by the lean calls of :mod:`.azure_rest`. Every request has the timeouts
+and the SDK's retries bounded as :mod:`.network` says (``connection_timeout``, ``read_timeout``,
+``retry_total``... in ``storage_options``). Secrets never reach a repr or an error message.
+Filesystems and stores are cached per account, credential and policy, the least recently used
+dropped beyond :data:`CACHED_FILESYSTEMS` (a fresh SAS per read must not grow memory forever).
 
 Example:
     >>> import mltable_lite as mltable
@@ -31,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
+from collections import OrderedDict
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,6 +53,8 @@ except ImportError:  # pragma: no cover — adlfs brings azure-storage-blob and 
     raise UserErrorException("Reading wasbs://, abfss:// and az:// paths needs adlfs: pip install adlfs") from None
 from .azure_credentials import CREDENTIAL_ORDER, STORAGE_SCOPE, Access, resolve_access
 from .azure_rest import get_blob, list_blobs
+from .azure_retry import azure_client_options
+from .network import NetworkPolicy
 from .remote import FsspecStore, abandon
 from .secrets import redact, strip_secret_query
 
@@ -56,6 +62,7 @@ __all__ = ["AzureStore", "AzureLocation", "parse_uri", "blob_filesystem", "AUTH_
 
 AUTH_CODE = "ScriptExecution.StreamAccess.Authentication"
 READ_BLOCK = 16 << 20  # bytes per ranged GET when a big blob is read piece by piece
+CACHED_FILESYSTEMS = 16  # filesystems (one per account, credential and policy) kept for reuse
 _log = get_logger(__name__)
 
 
@@ -120,15 +127,17 @@ class _BlobFileSystem(AzureBlobFileSystem):
     """adlfs on exactly the account URL and credential resolved above (adlfs' own environment
     lookups and its https-only URLs are bypassed), reading big blobs in :data:`READ_BLOCK` pieces."""
 
-    def __init__(self, access: Access, **kwargs):
+    def __init__(self, access: Access, policy: NetworkPolicy, **kwargs):
         self.access = access
+        self.policy = policy
         super().__init__(account_name=access.account, anon=True, use_listings_cache=False, **kwargs)
 
     def do_connect(self):
         from azure.storage.blob.aio import BlobServiceClient
 
         self.service_client = BlobServiceClient(account_url=self.access.url, credential=self.access.credential,
-                                                use_env_settings=_proxies_configured())
+                                                use_env_settings=_proxies_configured(),
+                                                **azure_client_options(self.policy))
 
     def _open(self, path, mode="rb", block_size=None, **kwargs):
         if mode != "rb":
@@ -161,18 +170,31 @@ def _proxies_configured() -> bool:
 
 
 _CACHE_LOCK = threading.Lock()
-_FILESYSTEMS: dict = {}
-_STORES: dict = {}
+_FILESYSTEMS: OrderedDict = OrderedDict()   # (account, credential fingerprint, policy) → filesystem
+_STORES: OrderedDict = OrderedDict()        # (scheme, host, account, fingerprint, policy) → store
 
 
-def _filesystem(access: Access) -> _BlobFileSystem:
-    key = (access.account, access.fingerprint)
+def _cached(cache: OrderedDict, key, make, limit: int):
+    """``cache[key]``, made by ``make()`` when missing; the least recently used entries beyond
+    ``limit`` are dropped (whoever still holds one keeps it working)."""
     with _CACHE_LOCK:
-        fs = _FILESYSTEMS.get(key)
-        if fs is None:
-            # Not fsspec's instance cache: it tells instances apart by repr, which hides credentials.
-            fs = _FILESYSTEMS[key] = _BlobFileSystem(access, skip_instance_cache=True)
-        return fs
+        value = cache.get(key)
+        if value is not None:
+            cache.move_to_end(key)
+            return value
+    value = make()
+    with _CACHE_LOCK:
+        value = cache.setdefault(key, value)
+        cache.move_to_end(key)
+        while len(cache) > limit:
+            cache.popitem(last=False)
+        return value
+
+
+def _filesystem(access: Access, policy: NetworkPolicy) -> _BlobFileSystem:
+    # Not fsspec's instance cache: it tells instances apart by repr, which hides credentials.
+    return _cached(_FILESYSTEMS, (access.account, access.fingerprint, policy),
+                   lambda: _BlobFileSystem(access, policy, skip_instance_cache=True), CACHED_FILESYSTEMS)
 
 
 def blob_filesystem(account: str, options: dict | None = None, *, endpoint_suffix: str | None = None
@@ -184,7 +206,7 @@ def blob_filesystem(account: str, options: dict | None = None, *, endpoint_suffi
         >>> fs = blob_filesystem("acct", {"anon": True})                     # doctest: +SKIP
         >>> fs.find("public/data")                                          # doctest: +SKIP
     """
-    return _filesystem(resolve_access(account, options, suffix=endpoint_suffix))
+    return _filesystem(resolve_access(account, options, suffix=endpoint_suffix), NetworkPolicy.from_options(options))
 
 
 # --- errors -------------------------------------------------------------------------------------
@@ -269,14 +291,10 @@ class AzureStore(FsspecStore):
         location = parse_uri(uri)
         access = resolve_access(location.account, storage_options, blob_host=location.blob_host, shown=uri,
                           custom_host=location.host is not None and location.blob_host is None)
-        key = (location.scheme, location.host, access.account, access.fingerprint)
-        with _CACHE_LOCK:
-            store = _STORES.get(key)
-        if store is None:
-            store = cls(_filesystem(access), location.scheme, location.host)
-            with _CACHE_LOCK:
-                store = _STORES.setdefault(key, store)
-        return store
+        policy = NetworkPolicy.from_options(storage_options)
+        key = (location.scheme, location.host, access.account, access.fingerprint, policy)
+        return _cached(_STORES, key, lambda: cls(_filesystem(access, policy), location.scheme, location.host),
+                       2 * CACHED_FILESYSTEMS)
 
     def __repr__(self) -> str:
         where = f"*@{self._host}" if self._host else f"* in account {self.fs.access.account}"
@@ -373,7 +391,9 @@ class AzureStore(FsspecStore):
             ('az://fs/t', {'account_name': 'acct', 'endpoint': 'https://acct.blob.core.windows.net', ...})
         """
         access = self.access
-        options = {"account_name": access.account, "endpoint": access.url}
+        policy = self.fs.policy
+        options = {"account_name": access.account, "endpoint": access.url, "max_retries": str(policy.retry_total),
+                   "connect_timeout": f"{policy.connection_timeout:g}s"}
         if access.url.startswith("http://"):
             options["allow_http"] = "true"
         credential = access.credential

@@ -15,12 +15,21 @@ What a plain web server can and cannot do decides how each operation works:
   piece by piece without holding the whole file. Parquet needs random access:
   :meth:`HttpStore.open_random_access` gives the seekable file, or, when the server ignores
   ranges, the whole file downloaded into memory (the only way to seek into it).
+* **Faults**: every request has a connect and a read timeout and is retried, a bounded number
+  of times with backoff, after 5xx/429/408 answers (honouring ``Retry-After``), dropped or
+  refused connections and bodies cut short (:mod:`.network`, :mod:`.http_requests`); a body is
+  checked against the size the listing or ``HEAD`` announced, so a short answer is retried or
+  raised, never read as a shorter file. Seekable files are read by :class:`.ranged.RangedFile`
+  (parallel ranges, read-ahead); streams resume after a fault by asking again and skipping
+  what was read.
 * **Errors** name the URL without its secret query: 404 is the reference's not-found error,
   401/403 say how to pass credentials, a refused connection names ``host:port``.
 
 Storage options: ``headers`` (e.g. ``{"Authorization": "Bearer ..."}``), ``client_kwargs`` and the
-other options fsspec's ``HTTPFileSystem`` and aiohttp understand are passed on; any other key
-(Azure ML's ``subscription``, ``workspace``, ``account_key``...) is ignored.
+other options fsspec's ``HTTPFileSystem`` and aiohttp understand are passed on;
+``connection_timeout``, ``read_timeout``, ``retry_total``, ``retry_backoff_factor`` and
+``retry_backoff_max`` set the network policy (:mod:`.network`); any other key (Azure ML's
+``subscription``, ``workspace``, ``account_key``...) is ignored.
 
 Example:
     >>> import mltable_lite as mltable
@@ -40,12 +49,13 @@ import aiohttp
 import fsspec
 from fsspec.asyn import sync
 from fsspec.exceptions import FSTimeoutError
-from fsspec.implementations.http import HTTPStreamFile
 
 from ..errors import NOT_FOUND_CODE, NOT_FOUND_MESSAGE, ExecutionError, MLTableError, UserErrorException
 from ..logs import get_logger
+from .http_requests import ResumingStream, StatusError, fetch_range, request, shown_url
+from .network import NetworkPolicy
+from .ranged import RangedFile
 from .remote import FsspecStore
-from .secrets import strip_secret_query
 from .uris import scheme_of
 
 _log = get_logger(__name__)
@@ -56,20 +66,22 @@ __all__ = ["HttpStore"]
 _FILESYSTEM_OPTIONS = frozenset({"client_kwargs", "block_size", "cache_type", "cache_options", "encoded",
                                  "skip_instance_cache"})
 _REQUEST_OPTIONS = frozenset({"headers", "auth", "cookies", "proxy", "proxy_auth", "proxy_headers", "ssl",
-                              "timeout", "server_hostname"})
+                              "server_hostname"})
 _CONCURRENT_REQUESTS = 32
 _UNKNOWN_SIZE = -1   # no Content-Length: readers then treat the file as one partition
 _LISTING_HELP = ("Folder and pattern paths over HTTP need a server that lists folders (an HTML index page, "
                  "like nginx autoindex or python -m http.server); otherwise name each file with {'file': url}.")
 _CREDENTIALS_HELP = ("If the server needs credentials, pass them as storage_options={'headers': "
                      "{'Authorization': ...}} or use a URL with a SAS token.")
+_shown = shown_url
 
 
 class HttpStore(FsspecStore):
     """Files on a web server; see the module docstring."""
 
-    def __init__(self, fs, protocol: str):
+    def __init__(self, fs, protocol: str, policy: NetworkPolicy | None = None):
         super().__init__(fs, protocol)
+        self.policy = policy or NetworkPolicy()
         self._sizes: dict[str, int] = {}        # URL → size, learnt while listing or probing
         self._ranges: dict[str, bool] = {}      # scheme://host:port → whether it honours Range
 
@@ -77,7 +89,7 @@ class HttpStore(FsspecStore):
     def for_uri(cls, uri: str, storage_options: dict | None = None) -> "HttpStore":
         options = {key: value for key, value in (storage_options or {}).items()
                    if key in _FILESYSTEM_OPTIONS or key in _REQUEST_OPTIONS}
-        return cls(fsspec.filesystem("http", **options), scheme_of(uri))
+        return cls(fsspec.filesystem("http", **options), scheme_of(uri), NetworkPolicy.from_options(storage_options))
 
     # --- paths and metadata ---------------------------------------------------------------------
 
@@ -90,24 +102,24 @@ class HttpStore(FsspecStore):
     def kind(self, url: str) -> str | None:
         """``'directory'`` for a URL ending in ``/`` (or redirected to one), the site root, or an
         HTML page at an extension-less URL (a listing served without a trailing slash)."""
-        status, final, headers = self._run(url, self._probe, url)
-        folder = _is_folder_url(url) or _is_folder_url(final)
-        if status == 404 and not folder:
+        answer = self._run(url, self._probe, url)
+        folder = _is_folder_url(url) or _is_folder_url(answer.url)
+        if answer.status == 404 and not folder:
             return None
-        if status >= 400:
-            raise _status_error(status, url, folder)
+        if answer.status >= 400:
+            raise _status_error(answer.status, url, folder, answer.attempts)
         last_segment = urlsplit(url).path.rsplit("/", 1)[-1]
-        if folder or (_is_html(headers) and "." not in last_segment):
+        if folder or (_is_html(answer.headers) and "." not in last_segment):
             return "directory"
-        self._sizes[url] = _content_length(headers)
+        self._sizes[url] = _content_length(answer.headers)
         return "file"
 
     def size(self, url: str) -> int:
         if url not in self._sizes:
-            status, _, headers = self._run(url, self._probe, url)
-            if status >= 400:
-                raise _status_error(status, url, folder=False)
-            self._sizes[url] = _content_length(headers)
+            answer = self._run(url, self._probe, url)
+            if answer.status >= 400:
+                raise _status_error(answer.status, url, False, answer.attempts)
+            self._sizes[url] = _content_length(answer.headers)
         return self._sizes[url]
 
     def find(self, folder: str) -> list[tuple[str, int]]:
@@ -119,30 +131,39 @@ class HttpStore(FsspecStore):
     # --- reading --------------------------------------------------------------------------------
 
     def open_input(self, url: str):
-        """Seekable when the server honours ``Range`` requests, else a forward-only stream."""
-        ranged = self._honours_ranges(url)
+        """Seekable when the server honours ``Range`` requests and the size is known, else a
+        forward-only stream (resumed after faults)."""
         size = self._sizes.get(url)
-        _log.debug("GET %s (%s)", _shown(url), "ranged reads" if ranged else "one streamed body")
-        with self._translated(url):
-            inner = self.fs.open(url, "rb", block_size=None if ranged else 0, size=size if size and size > 0 else None)
-        # fsspec streams an empty file (or one of unknown size) even when ranges work
-        seekable = not isinstance(inner, HTTPStreamFile)
-        return io.BufferedReader(_Body(inner, seekable, self, url), buffer_size=1 << 20)
+        if size is None:
+            size = self.size(url)
+        if size > 0 and self._honours_ranges(url):
+            _log.debug("GET %s (ranged reads)", _shown(url))
+            return io.BufferedReader(self._ranged(url, size), buffer_size=1 << 20)
+        _log.debug("GET %s (one streamed body)", _shown(url))
+        stream = ResumingStream(self.fs.set_session, self.fs.encode_url(url), self.policy, _shown(url),
+                                options=self._request_options(), expected_size=size,
+                                headers=self._request_headers())
+        return io.BufferedReader(_Stream(stream, self, url), buffer_size=1 << 20)
 
     def open_random_access(self, url: str):
         """A seekable input for parquet: ranged reads when the server allows them; otherwise
         the whole file is downloaded into memory, since a plain body cannot seek."""
-        if self._honours_ranges(url):
-            return self.open_input(url)
+        size = self._sizes.get(url)
+        if size is None:
+            size = self.size(url)
+        if size > 0 and self._honours_ranges(url):
+            return self._ranged(url, size)
         import pyarrow as pa
 
         return pa.BufferReader(self.fetch(url))
 
     def fetch(self, url: str) -> bytes:
-        """The whole file in one ``GET``."""
+        """The whole file in one ``GET`` (checked against the size the listing announced)."""
         _log.debug("GET %s (whole file)", _shown(url))
-        with self._translated(url):
-            return self.fs.cat_file(url)
+        answer = self._run(url, self._get, url)
+        if answer.status >= 400:
+            raise _status_error(answer.status, url, False, answer.attempts)
+        return answer.body
 
     def writing(self, url: str, overwrite: bool = True):
         raise _read_only(url)
@@ -159,27 +180,48 @@ class HttpStore(FsspecStore):
 
     # --- requests -------------------------------------------------------------------------------
 
+    def _ranged(self, url: str, size: int) -> RangedFile:
+        encoded, shown = self.fs.encode_url(url), _shown(url)
+
+        async def fetch(start: int, end: int) -> bytes:
+            _log.debug("GET %s bytes %s-%s", shown, start, end - 1)
+            session = await self.fs.set_session()
+            try:
+                data, _ = await fetch_range(session, encoded, self.policy, shown, start, end,
+                                            headers=self._request_headers(), options=self._request_options())
+            except StatusError as error:
+                raise _status_error(error.status, url, False, error.attempts) from None
+            return data
+
+        return RangedFile(fetch, size, self.fs.loop, shown=shown)
+
+    def _request_headers(self) -> dict:
+        return dict(self.fs.kwargs.get("headers") or {})
+
+    def _request_options(self) -> dict:
+        return {key: value for key, value in self.fs.kwargs.items() if key != "headers"}
+
     def _honours_ranges(self, url: str) -> bool:
         """Whether the server answers ``Range`` requests; asked once per host (one byte of ``url``)."""
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         if origin not in self._ranges:
-            status, _, headers = self._run(url, self._probe, url, "GET", Range="bytes=0-0")
-            if status >= 400 and status != 416:  # 416: an empty file, but Range was understood
-                raise _status_error(status, url, folder=False)
-            self._ranges[origin] = status in (206, 416) and headers.get("Accept-Ranges") != "none"
+            answer = self._run(url, self._probe, url, "GET", Range="bytes=0-0")
+            if answer.status >= 400 and answer.status != 416:  # 416: an empty file, but Range was understood
+                raise _status_error(answer.status, url, False, answer.attempts)
+            self._ranges[origin] = answer.status in (206, 416) and answer.headers.get("Accept-Ranges") != "none"
         return self._ranges[origin]
 
-    async def _probe(self, url: str, method: str = "HEAD", **headers) -> tuple[int, str, dict]:
-        """``(status, final URL after redirects, headers)``; the body is never read."""
+    async def _probe(self, url: str, method: str = "HEAD", **headers):
+        """The answer's status, final URL after redirects and headers; the body is never read."""
         _log.debug("%s %s%s", method, _shown(url), "".join(f" ({k}: {v})" for k, v in headers.items()))
         session = await self.fs.set_session()
-        options = dict(self.fs.kwargs)
-        headers = {**options.pop("headers", {}), "Accept-Encoding": "identity", **headers}
-        async with session.request(method, self.fs.encode_url(url), headers=headers, **options) as response:
-            if method == "HEAD" and response.status in (405, 501):  # HEAD not allowed: GET, unread
-                return await self._probe(url, "GET", **headers)
-            return response.status, str(response.url), response.headers.copy()
+        headers = {**self._request_headers(), "Accept-Encoding": "identity", **headers}
+        answer = await request(session, method, self.fs.encode_url(url), self.policy, _shown(url), headers=headers,
+                               options=self._request_options(), read_body=False)
+        if method == "HEAD" and answer.status in (405, 501):  # HEAD not allowed: GET, unread
+            return await self._probe(url, "GET", **headers)
+        return answer
 
     async def _find(self, folder: str) -> dict[str, int]:
         parts = urlsplit(folder)
@@ -213,10 +255,10 @@ class HttpStore(FsspecStore):
 
         async def size_of(url: str) -> int:
             async with limit:
-                status, _, headers = await self._probe(url)
-            if status >= 400:
-                raise _status_error(status, url, folder=False)
-            return _content_length(headers)
+                answer = await self._probe(url)
+            if answer.status >= 400:
+                raise _status_error(answer.status, url, False, answer.attempts)
+            return _content_length(answer.headers)
 
         sizes = await asyncio.gather(*(size_of(url) for url in missing))
         return {**known, **dict(zip(missing, sizes))}
@@ -225,17 +267,24 @@ class HttpStore(FsspecStore):
         """The folder page's final URL and every link on it, made absolute."""
         _log.debug("GET %s (folder listing)", _shown(folder))
         session = await self.fs.set_session()
-        async with session.get(self.fs.encode_url(folder), **self.fs.kwargs) as response:
-            if response.status >= 400:
-                raise _status_error(response.status, folder, folder=True)
-            if not _is_html(response.headers):
-                raise UserErrorException(
-                    f"Cannot list the folder '{_shown(folder)}': the server answered with "
-                    f"'{response.headers.get('Content-Type', 'no content type')}', not an HTML folder listing. "
-                    + _LISTING_HELP)
-            page = await response.text(errors="replace")
-            final = str(response.url)
-        return final, [urljoin(final, href).split("#", 1)[0] for href in _hrefs(page)]
+        answer = await request(session, "GET", self.fs.encode_url(folder), self.policy, _shown(folder),
+                               headers=self._request_headers(), options=self._request_options())
+        if answer.status >= 400:
+            raise _status_error(answer.status, folder, True, answer.attempts)
+        if not _is_html(answer.headers):
+            raise UserErrorException(
+                f"Cannot list the folder '{_shown(folder)}': the server answered with "
+                f"'{answer.headers.get('Content-Type', 'no content type')}', not an HTML folder listing. "
+                + _LISTING_HELP)
+        page = answer.body.decode(_charset(answer.headers), errors="replace")
+        return answer.url, [urljoin(answer.url, href).split("#", 1)[0] for href in _hrefs(page)]
+
+    async def _get(self, url: str):
+        """The whole answer to a ``GET``, its body checked against the size the listing announced."""
+        session = await self.fs.set_session()
+        return await request(session, "GET", self.fs.encode_url(url), self.policy, _shown(url),
+                             headers=self._request_headers(), options=self._request_options(),
+                             expected_size=self._sizes.get(url))
 
     def _run(self, url: str, coroutine_function, *args, **kwargs):
         """Run one of our coroutines on fsspec's event loop, errors translated."""
@@ -249,17 +298,10 @@ class HttpStore(FsspecStore):
             yield
         except MLTableError:
             raise
-        except FileNotFoundError:  # fsspec's word for 404, and for any failed HEAD: ask again
-            status, _, _ = self._run(url, self._probe, url)
-            raise _status_error(status if status >= 400 else 404, url, _is_folder_url(url)) from None
+        except StatusError as error:
+            raise _status_error(error.status, url, _is_folder_url(url), error.attempts) from None
         except aiohttp.ClientResponseError as error:
             raise _status_error(error.status, url, _is_folder_url(url)) from None
-        except aiohttp.ClientConnectorError as error:
-            reason = getattr(error.os_error, "strerror", None) or type(error.os_error).__name__
-            raise UserErrorException(
-                f"Cannot connect to {error.host}:{error.port} to read '{_shown(url)}': {reason}. "
-                "Check the URL and that the server is running and reachable."
-            ) from None
         except (aiohttp.ClientError, asyncio.TimeoutError, FSTimeoutError) as error:
             raise ExecutionError(
                 f"Reading '{_shown(url)}' failed: {type(error).__name__}. The connection to the server "
@@ -267,40 +309,30 @@ class HttpStore(FsspecStore):
             ) from None
 
 
-class _Body(io.RawIOBase):
-    """An fsspec HTTP file as a raw stream whose errors name the URL (``io.BufferedReader``
-    on top adds ``readline`` and buffering, which a forward-only stream lacks)."""
+class _Stream(io.RawIOBase):
+    """A :class:`ResumingStream` as a raw stream (``io.BufferedReader`` on top adds ``readline``
+    and buffering, which a forward-only stream lacks)."""
 
-    def __init__(self, inner, seekable: bool, store: HttpStore, url: str):
-        self._inner, self._seekable, self._store, self._url = inner, seekable, store, url
+    def __init__(self, stream: ResumingStream, store: HttpStore, url: str):
+        self._stream, self._store, self._url = stream, store, url
 
     def readable(self) -> bool:
         return True
 
-    def seekable(self) -> bool:
-        return self._seekable
-
     def readinto(self, buffer) -> int:
-        with self._store._translated(self._url):
-            data = self._inner.read(len(buffer))
+        data = self._store._run(self._url, self._stream.read, len(buffer))
         buffer[:len(data)] = data
         return len(data)
 
     def readall(self) -> bytes:
-        with self._store._translated(self._url):
-            return self._inner.read()
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if not self.seekable():
-            raise io.UnsupportedOperation("an HTTP body from a server without Range support cannot seek")
-        return self._inner.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._inner.tell()
+        return self._store._run(self._url, self._stream.read, -1)
 
     def close(self) -> None:
         if not self.closed:
-            self._inner.close()
+            try:
+                sync(self._store.fs.loop, self._stream.close)
+            except Exception:  # noqa: BLE001 - closing a broken connection must not hide the real error
+                pass
         super().close()
 
 
@@ -327,7 +359,7 @@ def _read_only(url: str) -> UserErrorException:
         "cloud storage (abfss://, wasbs://, azureml://) instead.")
 
 
-def _status_error(status: int, url: str, folder: bool) -> UserErrorException:
+def _status_error(status: int, url: str, folder: bool, attempts: int = 1) -> UserErrorException:
     shown = _shown(url)
     if status == 404:
         hint = f" If it is a folder: {_LISTING_HELP}" if folder else ""
@@ -337,13 +369,8 @@ def _status_error(status: int, url: str, folder: bool) -> UserErrorException:
     if status == 403:
         return UserErrorException(
             f"The server does not list the folder '{shown}' (HTTP 403). {_LISTING_HELP} {_CREDENTIALS_HELP}")
-    return UserErrorException(f"The server answered HTTP {status} for '{shown}'.")
-
-
-def _shown(url: str) -> str:
-    """``url`` fit for a message: no SAS token or other secret query, no ``user:password@``."""
-    parts = urlsplit(strip_secret_query(url))
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    tried = f" on each of {attempts} attempts" if attempts > 1 else ""
+    return UserErrorException(f"The server answered HTTP {status} for '{shown}'{tried}.")
 
 
 def _with_query(url: str, query: str) -> str:
@@ -357,6 +384,19 @@ def _is_folder_url(url: str) -> bool:
 
 def _is_html(headers) -> bool:
     return headers.get("Content-Type", "").partition(";")[0].strip().lower() in ("text/html", "application/xhtml+xml")
+
+
+def _charset(headers) -> str:
+    for parameter in headers.get("Content-Type", "").split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip():
+            import codecs
+
+            try:
+                return codecs.lookup(value.strip().strip('"')).name
+            except LookupError:
+                break
+    return "utf-8"
 
 
 def _content_length(headers) -> int:
