@@ -8,6 +8,7 @@ from. Account ``mltablelite`` holds container ``data`` (private) and ``mltablepu
 import os
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
@@ -464,3 +465,46 @@ def test_delta_table(remote, local, version):
         local_frame = mltable.from_delta_lake(str(local / "delta" / "t"), version_as_of=version).to_pandas_dataframe()
         assert_frame_equal(remote_frame, local_frame)
         assert len(remote_frame) == (3 if version == 0 else 4)
+
+
+class ShortLivedTokens:
+    """A synchronous TokenCredential whose Entra-shaped tokens expire ``lifetime`` s after issue."""
+
+    def __init__(self, lifetime: float):
+        self.lifetime = lifetime
+        self.issued: list = []
+
+    def get_token(self, *scopes, **kwargs):
+        from servers.azurite import entra_token
+
+        token = entra_token(self.lifetime)
+        self.issued.append(time.monotonic())
+        return token
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_a_long_delta_read_outlives_its_bearer_tokens(azurite_oauth, tmp_path):
+    """Tokens live 3 s; the reader pauses longer than that after its first batch, so the files
+    fetched after the pause need fresh tokens: each request must carry one still valid (Azurite
+    checks lifetimes)."""
+    files = 70   # more than the read-ahead window holds (64), so the last ones are fetched late
+    write_deltalake(str(tmp_path / "t"), pa.table({"id": range(files), "part": [f"p{i:03d}" for i in range(files)]}),
+                    partition_by=["part"])
+    azurite_oauth.create_container(ACCOUNT, "tokens")
+    azurite_oauth.upload_folder(ACCOUNT, "tokens", tmp_path / "t", prefix="t")
+    credential = ShortLivedTokens(lifetime=3)
+    options = {"credential": credential, "blob_endpoint": azurite_oauth.blob_endpoint(ACCOUNT),
+               "connection_verify": False}   # the emulator's certificate is self-signed
+    tbl = mltable.from_delta_lake(f"abfss://tokens@{ACCOUNT}.dfs.core.windows.net/t", storage_options=options)
+    ids = []
+    for batch in tbl.to_batches():
+        if not ids:
+            time.sleep(credential.lifetime + 1)
+        ids.extend(batch.column("id").to_pylist())
+    assert sorted(ids) == list(range(files))
+    assert credential.issued[-1] - credential.issued[0] > credential.lifetime, "no request came after a token expired"
+    with pytest.raises(UserErrorException, match="Access denied"):   # Azurite does refuse expired tokens
+        expired = {**options, "credential": ShortLivedTokens(lifetime=-60)}
+        mltable.from_delimited_files([{"file": f"abfss://tokens@{ACCOUNT}.dfs.core.windows.net/t/_delta_log/"
+                                               "00000000000000000000.json"}], storage_options=expired
+                                     ).to_pandas_dataframe()

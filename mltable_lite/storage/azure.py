@@ -396,6 +396,8 @@ class AzureStore(FsspecStore):
                    "connect_timeout": f"{policy.connection_timeout:g}s"}
         if access.url.startswith("http://"):
             options["allow_http"] = "true"
+        if policy.connection_verify is False:
+            options["allow_invalid_certificates"] = "true"
         credential = access.credential
         if access.kind == "key":
             options["account_key"] = credential.named_key.key

@@ -28,7 +28,7 @@ __all__ = ["azure_client_options", "bounded_storage_retry"]
 def azure_client_options(policy: NetworkPolicy) -> dict:
     """Keyword arguments for an Azure SDK client: the policy's timeouts and the bounded retry policy."""
     return {"connection_timeout": policy.connection_timeout, "read_timeout": policy.read_timeout,
-            "retry_policy": bounded_storage_retry(policy)}
+            "retry_policy": bounded_storage_retry(policy), "connection_verify": policy.connection_verify}
 
 
 def bounded_storage_retry(policy: NetworkPolicy):

@@ -199,7 +199,10 @@ class HttpStore(FsspecStore):
         return dict(self.fs.kwargs.get("headers") or {})
 
     def _request_options(self) -> dict:
-        return {key: value for key, value in self.fs.kwargs.items() if key != "headers"}
+        options = {key: value for key, value in self.fs.kwargs.items() if key != "headers"}
+        if "ssl" not in options and self.policy.connection_verify is not True:
+            options["ssl"] = self.policy.aiohttp_ssl()
+        return options
 
     def _honours_ranges(self, url: str) -> bool:
         """Whether the server answers ``Range`` requests; asked once per host (one byte of ``url``)."""

@@ -12,6 +12,8 @@ option                      default  meaning
 ``retry_total``             3        retries after the first attempt (0: none)
 ``retry_backoff_factor``    0.5      the first wait in seconds; it doubles each retry (±20% jitter)
 ``retry_backoff_max``       30       the longest wait, and the longest ``Retry-After`` honoured
+``connection_verify``       True     check TLS certificates; a path: the CA bundle to trust (a
+                                     private CA); False: do not check (test servers only)
 ==========================  =======  ================================================================
 
 What is retried: answers 408, 429, 500, 502, 503, 504 (waiting what ``Retry-After`` asks, capped
@@ -33,6 +35,7 @@ Example:
 from __future__ import annotations
 
 import email.utils
+import functools
 import random
 import time
 from dataclasses import dataclass, fields
@@ -54,6 +57,7 @@ class NetworkPolicy:
     retry_total: int = 3
     retry_backoff_factor: float = 0.5
     retry_backoff_max: float = 30.0
+    connection_verify: bool | str = True
     backoff_given: bool = False    # whether retry_backoff_factor came from the options (Azure keeps its own)
 
     @classmethod
@@ -61,7 +65,7 @@ class NetworkPolicy:
         """The policy ``storage_options`` ask for; a bad value raises :class:`UserErrorException`."""
         options = options or {}
         values = {}
-        for name in OPTION_NAMES:
+        for name in _NUMBERS:
             if options.get(name) is None:
                 continue
             value = options[name]
@@ -77,7 +81,13 @@ class NetworkPolicy:
                         "a number of seconds > 0" if name.endswith("_timeout") else "a number of seconds ≥ 0")
                 raise UserErrorException(f"storage_options['{name}'] must be {kind}, not {value!r}.") from None
             values[name] = number
-        return cls(**values, backoff_given="retry_backoff_factor" in values)
+        verify = options.get("connection_verify", True)
+        if verify is None:
+            verify = True
+        if not isinstance(verify, (bool, str)) or verify == "":
+            raise UserErrorException("storage_options['connection_verify'] must be True, False or the path of a CA "
+                                     f"bundle file, not {verify!r}.")
+        return cls(**values, connection_verify=verify, backoff_given="retry_backoff_factor" in values)
 
     def backoff(self, retry: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number ``retry`` (1 for the first): what ``Retry-After``
@@ -96,7 +106,26 @@ class NetworkPolicy:
                                      sock_read=self.read_timeout)
 
 
+    def aiohttp_ssl(self):
+        """aiohttp's ``ssl`` argument for ``connection_verify``: True, False or a context trusting the bundle."""
+        if isinstance(self.connection_verify, bool):
+            return self.connection_verify
+        return _ssl_context(self.connection_verify)
+
+
 OPTION_NAMES = tuple(f.name for f in fields(NetworkPolicy) if f.name != "backoff_given")
+_NUMBERS = tuple(name for name in OPTION_NAMES if name != "connection_verify")
+
+
+@functools.lru_cache(maxsize=8)
+def _ssl_context(bundle: str):
+    import ssl
+
+    try:
+        return ssl.create_default_context(cafile=bundle)
+    except (OSError, ssl.SSLError) as error:
+        raise UserErrorException(f"storage_options['connection_verify'] names '{bundle}', which is not a readable "
+                                 f"CA bundle ({error}).") from None
 
 
 def retry_after_seconds(value: str | None) -> float | None:
