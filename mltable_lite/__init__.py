@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "register_datastore": "storage.datastores", "unregister_datastore": "storage.datastores",
     "clear_datastore_cache": "storage.datastores", "set_default_credential": "storage.arm",
-    "AzureMachineLearningFileSystem": "storage.azureml_fs",
+    "AzureMachineLearningFileSystem": "storage.azureml_fs", "copy": "storage.copying",
 }
 
 

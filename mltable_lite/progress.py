@@ -54,7 +54,8 @@ class Progress:
             return
         self._bar.update(nbytes if self._by_bytes else files)
         counted = f"{self.files}/{self.total_files}" if self.total_files is not None else str(self.files)
-        self._bar.set_postfix_str(f"files={counted}, rows={self.rows:,}", refresh=False)
+        rows = f", rows={self.rows:,}" if self.rows else ""   # a copy counts no rows
+        self._bar.set_postfix_str(f"files={counted}{rows}", refresh=False)
 
     def add_total(self, files: int = 0, nbytes: int = 0) -> None:
         """Announce more work: ``files`` files of ``nbytes`` bytes in all (a read learns its files

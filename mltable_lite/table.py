@@ -485,6 +485,38 @@ class MLTable:
             return MLTable(load_plan(destination, written_options), written_options)
         return MLTable(plan, written_options)
 
+    def download(self, target_path: str | None = None, *, overwrite: bool = False, ignore_not_found: bool = False,
+                 stream_column: str | None = None, storage_options: dict | None = None, max_concurrency: int = 16,
+                 show_progress: bool = False) -> list[str]:
+        """Copy the files this table names (a ``from_paths`` table's ``Path`` column, or any
+        column of paths or URIs given as ``stream_column``) into the local folder ``target_path``
+        (default: a new temporary folder); return the local paths, in the table's order.
+
+        Each file lands at its absolute local path or its path in its store below ``target_path``
+        (as the reference's ``_download`` lays them out): ``wasbs://c@acct.blob.core.windows.net/x/a.png``
+        → ``<target_path>/c/x/a.png``. Files are fetched many at once (``max_concurrency``), big ones
+        in parallel parts, each written whole or not at all and checked against the source's MD5
+        where it has one. A file already there with the same size (and MD5) is kept and listed; a
+        different one is replaced only with ``overwrite=True``. ``ignore_not_found`` skips
+        ``file`` paths that do not exist. mltable_lite only; ``mltable_lite.copy`` copies folders
+        with their relative layout instead.
+
+        Example:
+            >>> images = mltable.from_paths([{"pattern": "wasbs://data@acct.blob.core.windows.net/img/*.png"}])  # doctest: +SKIP
+            >>> local = images.download("/mnt/ssd/images", show_progress=True)                                 # doctest: +SKIP
+        """
+        from .downloading import download
+
+        return download(self, target_path, stream_column=stream_column, overwrite=overwrite,
+                        ignore_not_found=ignore_not_found, storage_options=storage_options,
+                        max_concurrency=max_concurrency, show_progress=show_progress)
+
+    def _download(self, stream_column: str | None = None, target_path: str | None = None,
+                  ignore_not_found: bool = False, storage_options: dict | None = None) -> list[str]:
+        """The reference's semi-private name and signature for :meth:`download`."""
+        return self.download(target_path, stream_column=stream_column, ignore_not_found=ignore_not_found,
+                             storage_options=storage_options)
+
     def save(self, path: str | None = None, overwrite: Overwrite = True, colocated: bool = False,
              show_progress: bool = False, if_err_remove_files: bool = True) -> "MLTable":
         """Write this table as ``<path>/MLTable`` (paths relative to ``path``) and return it.

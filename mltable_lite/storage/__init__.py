@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import secrets as _tokens
+import stat as _mode
 import time
 from concurrent.futures import Executor, Future
 from contextlib import contextmanager
@@ -30,7 +31,7 @@ from .uris import canonical_uri, is_local, join_uri, local_path, parent_uri, rel
 _log = get_logger(__name__)
 
 __all__ = [
-    "FileRef", "Store", "LocalStore", "open_store", "expand_paths", "canonical_uri", "is_local",
+    "FileRef", "FileStat", "Store", "LocalStore", "open_store", "expand_paths", "canonical_uri", "is_local",
     "join_uri", "local_path", "parent_uri", "relative_to", "scheme_of",
 ]
 
@@ -56,6 +57,14 @@ class FileRef:
         from .secrets import strip_secret_query
 
         return strip_secret_query(self.uri)
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """A file's size and, where the store keeps one, its MD5 (Azure's Content-MD5; 16 bytes)."""
+
+    size: int
+    md5: bytes | None = None
 
 
 class Store:
@@ -137,6 +146,40 @@ class Store:
         """The path of ``relative`` (``/``-separated) inside ``folder``."""
         return folder.rstrip("/") + "/" + relative.lstrip("/")
 
+    # --- copying: what :mod:`.copying` asks beyond reading and writing ------------------------
+
+    keeps_md5 = False   # whether stat() can give a stored MD5 (else computing one means reading the file)
+
+    def stat(self, path: str) -> FileStat | None:
+        """The file at ``path`` (size, stored MD5 or None), or None when no file is there."""
+        return FileStat(self.size(path)) if self.kind(path) == "file" else None
+
+    def stat_below(self, folder: str) -> dict[str, FileStat]:
+        """Every file below ``folder`` (recursively) as :meth:`stat` gives it, from one listing;
+        empty when the folder does not exist."""
+        if self.kind(folder) != "directory":
+            return {}
+        return {path: FileStat(size) for path, size in self.find(folder)}
+
+    def reads_ranges(self, path: str) -> bool:
+        """Whether :meth:`read_range` is cheap (a seek, a ranged request), so that a big file can
+        be read in pieces at once."""
+        return True
+
+    def read_range(self, path: str, start: int, end: int) -> bytes:
+        """Bytes ``start`` to ``end`` (exclusive) of the file, fewer only at its end; thread-safe."""
+        with self.open_input(path) as handle:
+            handle.seek(start)
+            return handle.read(end - start)
+
+    def writing_parts(self, path: str, size: int, overwrite: bool = True):
+        """A context manager giving a :class:`~.parts.PartSink` for a file of ``size`` bytes
+        (-1: unknown) written in parts; committed like :meth:`writing`: whole, and only when the
+        block ends without an exception. This default takes the parts in order."""
+        from .parts import sequential_parts
+
+        return sequential_parts(self, path, overwrite=overwrite)
+
     @property
     def arrow_filesystem(self):
         raise NotImplementedError
@@ -195,6 +238,24 @@ class LocalStore(Store):
 
     def delete(self, path: str) -> None:
         _remove_quietly(path)
+
+    def stat(self, path: str) -> FileStat | None:
+        try:
+            status = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return None if _mode.S_ISDIR(status.st_mode) else FileStat(status.st_size)
+
+    def read_range(self, path: str, start: int, end: int) -> bytes:
+        with open(path, "rb") as handle:
+            handle.seek(start)
+            return handle.read(end - start)
+
+    def writing_parts(self, path: str, size: int, overwrite: bool = True):
+        """Parts at any offset, from many threads, into the temporary file :meth:`writing` makes."""
+        from .parts import positioned_parts
+
+        return positioned_parts(self, path, overwrite=overwrite)
 
     @property
     def arrow_filesystem(self):

@@ -51,6 +51,7 @@ try:
     from adlfs.spec import AzureBlobFile
 except ImportError:  # pragma: no cover — adlfs brings azure-storage-blob and aiohttp along
     raise UserErrorException("Reading wasbs://, abfss:// and az:// paths needs adlfs: pip install adlfs") from None
+from . import azure_transfer
 from .azure_credentials import CREDENTIAL_ORDER, STORAGE_SCOPE, Access, resolve_access
 from .azure_rest import get_blob, list_blobs
 from .azure_retry import azure_client_options
@@ -376,6 +377,26 @@ class AzureStore(FsspecStore):
                 self.fs.rm_file(path)
             except FileNotFoundError:
                 pass
+
+    # --- copying: checksums, ranges, blocks (see .azure_transfer) ---------------------------
+
+    keeps_md5 = True
+
+    def stat(self, path: str):
+        with _translated(self.uri_of(path), self.access):
+            return azure_transfer.stat(self.fs, path)
+
+    def stat_below(self, folder: str):
+        with _translated(self.uri_of(folder), self.access):
+            return azure_transfer.stat_below(self.fs, folder)
+
+    def read_range(self, path: str, start: int, end: int) -> bytes:
+        with _translated(self.uri_of(path), self.access):
+            return azure_transfer.read_range(self.fs, path, start, end)
+
+    def writing_parts(self, path: str, size: int, overwrite: bool = True):
+        return azure_transfer.writing_blocks(self.fs, path, size, overwrite=overwrite,
+                                             translated=lambda: _translated(self.uri_of(path), self.access))
 
     @property
     def arrow_filesystem(self):

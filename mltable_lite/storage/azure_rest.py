@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import base64
 import inspect
 from urllib.parse import quote, unquote
 from xml.etree import ElementTree
@@ -53,20 +54,24 @@ async def get_blob(fs, path: str) -> bytes:
         return await (await client.download_blob()).readall()
 
 
-async def list_blobs(fs, container: str, prefix: str, page_size: int = _PAGE) -> list[tuple[str, int]]:
+async def list_blobs(fs, container: str, prefix: str, page_size: int = _PAGE,
+                     md5s: dict | None = None) -> list[tuple[str, int]]:
     """``(container/name, size)`` of every blob whose name starts with ``prefix``, in the
     service's (lexicographic) order, ``page_size`` per request. Folder markers are left out:
-    names ending in ``/`` and the ``hdi_isfolder`` blobs ADLS Gen2 accounts list for directories."""
+    names ending in ``/`` and the ``hdi_isfolder`` blobs ADLS Gen2 accounts list for directories.
+    ``md5s``, when given, receives ``container/name → Content-MD5`` (bytes) of the blobs that have one."""
+    md5s = {} if md5s is None else md5s
     run = _lean_pipeline(fs.service_client)
     if run is not None:
         try:
-            return await _list_blobs_lean(fs, run, container, prefix, page_size)
+            return await _list_blobs_lean(fs, run, container, prefix, page_size, md5s)
         except _PipelineChanged:
             pass
-    return await _list_blobs_public(fs, container, prefix, page_size)
+    return await _list_blobs_public(fs, container, prefix, page_size, md5s)
 
 
-async def _list_blobs_lean(fs, run, container: str, prefix: str, page_size: int) -> list[tuple[str, int]]:
+async def _list_blobs_lean(fs, run, container: str, prefix: str, page_size: int,
+                           md5s: dict) -> list[tuple[str, int]]:
     found: list[tuple[str, int]] = []
     marker = ""
     while True:
@@ -82,18 +87,23 @@ async def _list_blobs_lean(fs, run, container: str, prefix: str, page_size: int)
             if _is_folder_marker(name, entry.findtext("Metadata/hdi_isfolder")):
                 continue
             found.append((f"{container}/{name}", int(entry.findtext("Properties/Content-Length") or 0)))
+            if entry.findtext("Properties/Content-MD5"):
+                md5s[found[-1][0]] = base64.b64decode(entry.findtext("Properties/Content-MD5"))
         marker = page.findtext("NextMarker") or ""
         if not marker:
             return found
 
 
-async def _list_blobs_public(fs, container: str, prefix: str, page_size: int) -> list[tuple[str, int]]:
+async def _list_blobs_public(fs, container: str, prefix: str, page_size: int,
+                             md5s: dict) -> list[tuple[str, int]]:
     found = []
     async with fs.service_client.get_container_client(container) as client:
         async for blob in client.list_blobs(name_starts_with=prefix or None, include=["metadata"],
                                             results_per_page=page_size):
             if not _is_folder_marker(blob.name, (blob.metadata or {}).get("hdi_isfolder")):
                 found.append((f"{container}/{blob.name}", int(blob.size or 0)))
+                if blob.content_settings.content_md5:
+                    md5s[found[-1][0]] = bytes(blob.content_settings.content_md5)
     return found
 
 

@@ -118,6 +118,25 @@ class AzureMLStore(Store):
         self.inner.delete(path)
 
     @property
+    def keeps_md5(self) -> bool:
+        return self.inner.keeps_md5
+
+    def stat(self, path: str):
+        return self.inner.stat(path)
+
+    def stat_below(self, folder: str):
+        return self.inner.stat_below(folder)
+
+    def reads_ranges(self, path: str) -> bool:
+        return self.inner.reads_ranges(path)
+
+    def read_range(self, path: str, start: int, end: int) -> bytes:
+        return self.inner.read_range(path, start, end)
+
+    def writing_parts(self, path: str, size: int, overwrite: bool = True):
+        return self.inner.writing_parts(path, size, overwrite=overwrite)
+
+    @property
     def arrow_filesystem(self):
         return self.inner.arrow_filesystem
 

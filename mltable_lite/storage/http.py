@@ -165,6 +165,13 @@ class HttpStore(FsspecStore):
             raise _status_error(answer.status, url, False, answer.attempts)
         return answer.body
 
+    def reads_ranges(self, url: str) -> bool:
+        return self._honours_ranges(url)
+
+    def read_range(self, url: str, start: int, end: int) -> bytes:
+        with self._translated(url):
+            return self.fs.cat_file(url, start=start, end=end)
+
     def writing(self, url: str, overwrite: bool = True):
         raise _read_only(url)
 

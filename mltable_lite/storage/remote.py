@@ -76,6 +76,9 @@ class FsspecStore(Store):
         """The whole file in one request (no metadata round trip first)."""
         return self.fs.cat_file(path)
 
+    def read_range(self, path: str, start: int, end: int) -> bytes:
+        return self.fs.cat_file(path, start=start, end=end)
+
     @contextmanager
     def writing(self, path: str, overwrite: bool = True):
         """fsspec's buffered writer, committed by ``close()`` only when the block succeeds."""
