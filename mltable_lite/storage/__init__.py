@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import secrets as _tokens
-import stat as _mode
 import time
 from concurrent.futures import Executor, Future
 from contextlib import contextmanager
@@ -238,18 +237,6 @@ class LocalStore(Store):
 
     def delete(self, path: str) -> None:
         _remove_quietly(path)
-
-    def stat(self, path: str) -> FileStat | None:
-        try:
-            status = os.stat(path)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        return None if _mode.S_ISDIR(status.st_mode) else FileStat(status.st_size)
-
-    def read_range(self, path: str, start: int, end: int) -> bytes:
-        with open(path, "rb") as handle:
-            handle.seek(start)
-            return handle.read(end - start)
 
     def writing_parts(self, path: str, size: int, overwrite: bool = True):
         """Parts at any offset, from many threads, into the temporary file :meth:`writing` makes."""
