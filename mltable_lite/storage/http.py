@@ -169,8 +169,8 @@ class HttpStore(FsspecStore):
         return self._honours_ranges(url)
 
     def read_range(self, url: str, start: int, end: int) -> bytes:
-        with self._translated(url):
-            return self.fs.cat_file(url, start=start, end=end)
+        """Bytes ``start`` to ``end`` of the file in one ranged ``GET`` (retried as every request)."""
+        return self._run(url, self._range_fetcher(url), start, end)
 
     def writing(self, url: str, overwrite: bool = True):
         raise _read_only(url)
@@ -188,6 +188,10 @@ class HttpStore(FsspecStore):
     # --- requests -------------------------------------------------------------------------------
 
     def _ranged(self, url: str, size: int) -> RangedFile:
+        return RangedFile(self._range_fetcher(url), size, self.fs.loop, shown=_shown(url))
+
+    def _range_fetcher(self, url: str):
+        """A coroutine function ``fetch(start, end) -> bytes`` of ``url``'s bytes."""
         encoded, shown = self.fs.encode_url(url), _shown(url)
 
         async def fetch(start: int, end: int) -> bytes:
@@ -200,7 +204,7 @@ class HttpStore(FsspecStore):
                 raise _status_error(error.status, url, False, error.attempts) from None
             return data
 
-        return RangedFile(fetch, size, self.fs.loop, shown=shown)
+        return fetch
 
     def _request_headers(self) -> dict:
         return dict(self.fs.kwargs.get("headers") or {})
