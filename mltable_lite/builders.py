@@ -204,7 +204,9 @@ def from_delta_lake(delta_table_uri: str, timestamp_as_of: Optional[str] = None,
 
     timestamp_as_of, version_as_of = validate_delta_options(timestamp_as_of, version_as_of)
     if not isinstance(delta_table_uri, str) or not delta_table_uri:
-        raise UserErrorException("delta_table_uri must be a non-empty string naming the table's folder")
+        # A TypeError too, as the reference raises for None.
+        error = UserErrorException if isinstance(delta_table_uri, str) else PathsArgumentError
+        raise error(f"delta_table_uri must be a non-empty string naming the table's folder, not {delta_table_uri!r}")
     spec = path_spec_from_dict({"folder": delta_table_uri}, None)
     step = ReadDeltaLake(timestamp_as_of=timestamp_as_of, version_as_of=version_as_of,
                          include_path_column=_flag("include_path_column", include_path_column))

@@ -18,7 +18,7 @@ import pyarrow as pa
 from .errors import UserErrorException
 from .logs import get_logger, log_read_plan
 from .mixed_columns import harmonize_json_tables, has_mixed, restore_mixed
-from .plan import ExtractPartitionFormat, Plan, SelectPartitions
+from .plan import ExtractPartitionFormat, Plan, SelectPartitions, Take
 from .storage import FileRef, expand_paths
 from .transforms import apply as apply_transform
 
@@ -141,9 +141,16 @@ def _prefetched(files: list[FileRef], only: set[int] | None = None) -> list[File
 # --- partitions ---------------------------------------------------------------------------------
 
 
+def partition_count(plan: Plan, storage_options: dict | None = None) -> int:
+    """How many partitions the plan's result has: row groups for parquet, ``partition_size``
+    byte chunks for text files, data files for Delta, one for ``from_paths``; as in the reference,
+    ``select_partitions`` keeps the ones it names and ``take`` leaves one."""
+    files = list_files(plan, storage_options)
+    return len(_walk_partitions(plan, files)[1])
+
+
 def list_partitions(plan: Plan, storage_options: dict | None = None) -> list[tuple]:
-    """Every partition as ``(file index, part)``: row groups for parquet, ``partition_size``
-    byte chunks for text files, data files for Delta; one partition for ``from_paths``."""
+    """Every partition of the files as ``(file index, part)`` (the plan's steps not applied)."""
     files = list_files(plan, storage_options)
     return _partitions(plan, files)
 
@@ -157,18 +164,32 @@ def _partitions(plan: Plan, files: list[FileRef]) -> list[tuple]:
 
 
 def _selected_partitions(plan: Plan, files: list[FileRef]) -> list[tuple] | None:
-    steps = [step for step in plan.transforms if isinstance(step, SelectPartitions)]
-    if not steps:
+    """The partitions to read when the plan selects some, else ``None``."""
+    if not any(isinstance(step, SelectPartitions) for step in plan.transforms):
         return None
+    return _walk_partitions(plan, files)[0]
+
+
+def _walk_partitions(plan: Plan, files: list[FileRef]) -> tuple[list[tuple], list]:
+    """``(partitions to read, the partitions the result has)``, following the steps in order.
+
+    Each selection indexes the partitions the previous steps left. After a ``take`` the reference
+    has one partition holding the rows so far: selecting its index 0 keeps them, any other fails.
+    """
     partitions = _partitions(plan, files)
-    for step in steps:  # each selection indexes the partitions the previous one kept
-        too_big = [index for index in step.indices if index >= len(partitions)]
-        if too_big:
-            raise UserErrorException(
-                f'Invalid argument "partitions". Expected "< {len(partitions)}", Actual {too_big[0]}. '
-                f"The table has {len(partitions)} partitions (get_partition_count()).")
-        partitions = [partitions[index] for index in sorted(set(step.indices))]
-    return partitions
+    visible: list = partitions
+    for step in plan.transforms:
+        if isinstance(step, Take):
+            visible = visible[:1]
+        elif isinstance(step, SelectPartitions):
+            too_big = [index for index in step.indices if index >= len(visible)]
+            if too_big:
+                raise UserErrorException(
+                    f'Invalid argument "partitions". Expected "< {len(visible)}", Actual {too_big[0]}. '
+                    f"The table has {len(visible)} partitions (get_partition_count()).")
+            if visible is partitions:
+                partitions = visible = [partitions[index] for index in sorted(set(step.indices))]
+    return partitions, visible
 
 
 def _schema_only(selected: list[tuple]) -> list[tuple]:

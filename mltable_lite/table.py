@@ -135,7 +135,8 @@ class MLTable:
         return self.take(count).to_pandas_dataframe()
 
     def keep_columns(self, columns: str | list[str] | tuple[str, ...] | set[str]) -> "MLTable":
-        """Only these columns, in this order (unknown names are ignored, as in the reference).
+        """Only these columns, kept in the table's order whatever the order given, as in the reference
+        (unknown names are ignored, as in the reference too).
 
         Example: ``tbl.keep_columns(["id", "score"])``
         """
@@ -237,13 +238,14 @@ class MLTable:
 
     def get_partition_count(self) -> int:
         """How many partitions the data has: CSV/JSON lines files split every ``partition_size``
-        bytes, parquet row groups, Delta data files; 1 for ``from_paths``.
+        bytes, parquet row groups, Delta data files; 1 for ``from_paths``. As in the reference,
+        after ``select_partitions`` the ones selected, after ``take`` one.
 
         Example: ``tbl.get_partition_count()``
         """
-        from .executor import list_partitions
+        from .executor import partition_count
 
-        return len(list_partitions(self._plan, self._storage_options))
+        return partition_count(self._plan, self._storage_options)
 
     def select_partitions(self, partition_index_list: int | list[int]) -> "MLTable":
         """Keep only these partitions (in ascending order, whatever the order given).

@@ -55,8 +55,9 @@ def _skip(step: Skip, stream: Stream) -> Iterator[pa.Table]:
 
 
 def _keep_columns(step: KeepColumns, stream: Stream) -> Iterator[pa.Table]:
+    wanted = set(step.columns)
     for table in stream:
-        kept = [name for name in step.columns if name in table.column_names]
+        kept = [name for name in table.column_names if name in wanted]  # the table's order, as the reference
         if not kept:
             raise UserErrorException(
                 f"The input data contains no columns. keep_columns({list(step.columns)}) matched none of the "

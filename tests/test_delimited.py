@@ -387,3 +387,13 @@ def test_files_parsed_ahead_give_what_reading_one_after_another_gives(tmp_path, 
     assert error_ahead == error_one_by_one and "041.csv" in error_ahead
     # Both columns changed type between files, so they hold every value as written (P2).
     assert "0.5" in one_by_one["score"].tolist() and "nine" in one_by_one["id"].tolist()
+
+
+@pytest.mark.parametrize("header", ["all_files_same_headers", "from_first_file", "all_files_different_headers"])
+def test_header_names_are_trimmed_as_in_the_reference(tmp_path, header):
+    path = tmp_path / "h.csv"
+    path.write_text(' a ,a,\t b\t,  ,"  q  "\n1,2,3,4,5\n')
+    df = mltable.from_delimited_files([{"file": str(path)}], header=header).to_pandas_dataframe()
+    assert list(df.columns) == ["a", "a_1", "b", "Column4", "q"]
+    assert mltable.from_delimited_files([{"file": str(path)}]).filter("b == 3").keep_columns("q").to_pandas_dataframe()[
+        "q"].tolist() == [5]

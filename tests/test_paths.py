@@ -126,9 +126,17 @@ def test_malformed_path_entries_fail_schema_at_build(entry):
         mltable.from_paths([entry])
 
 
-@pytest.mark.parametrize("entry", [{"file": None}, {"folder": 1}, "a.csv"])
-def test_path_entries_of_the_wrong_type_are_type_errors(entry):
+@pytest.mark.parametrize("builder", [mltable.from_paths, mltable.from_delimited_files, mltable.from_parquet_files,
+                                     mltable.from_json_lines_files])
+@pytest.mark.parametrize("entry", [{"file": None}, {"folder": None}, {"pattern": None}, {"folder": 1}, "a.csv"])
+def test_path_entries_of_the_wrong_type_are_type_errors(builder, entry):
     # The reference raises TypeError/AttributeError here; ours is also a UserErrorException.
     with pytest.raises(TypeError, match="must be a dict with one key") as caught:
-        mltable.from_paths([entry])
+        builder([entry])
+    assert isinstance(caught.value, UserErrorException)
+
+
+def test_a_delta_table_uri_of_none_is_a_type_error():
+    with pytest.raises(TypeError, match="delta_table_uri must be a non-empty string") as caught:
+        mltable.from_delta_lake(None)
     assert isinstance(caught.value, UserErrorException)

@@ -166,6 +166,22 @@ REJECTED = {
         # The reference's list ends here with ']'; ours adds 'utf-8 bom' (docs/differences.md).
         "'utf8bom' is not one of ['utf8', 'utf-8', 'utf8 bom', 'iso88591', 'iso-8859-1', 'latin1', 'latin-1', "
         "'ascii', 'utf16', 'utf-16', 'windows1252', 'windows-1252'"),
+    # A file breaking several rules: the violation the reference reports (observed).
+    "bad_header_and_bad_path": (
+        "paths:\n- file: a.csv\n  folder: b\ntransformations:\n- read_delimited:\n    header: sometimes\n",
+        "'sometimes' is not one of ['no_header', 'from_first_file', 'all_files_different_headers', "
+        "'all_files_same_headers'] (at 'transformations/0/read_delimited/header'"),
+    "bad_header_and_bad_encoding": (
+        "paths:\n- file: a.csv\ntransformations:\n- read_delimited:\n    header: sometimes\n    encoding: klingon\n",
+        "'klingon' is not one of ['utf8', "),
+    "bad_delimiter_and_bad_header": (
+        "paths:\n- file: a.csv\ntransformations:\n- read_delimited:\n    delimiter: 5\n    header: sometimes\n",
+        "5 is not of type 'string' (at 'transformations/0/read_delimited/delimiter'"),
+    "unknown_path_key_and_bad_header": (
+        "paths:\n- files: a.csv\ntransformations:\n- read_delimited:\n    header: sometimes\n",
+        "'sometimes' is not one of"),
+    "null_file": ("paths:\n- file: null\ntransformations:\n- read_delimited: {}\n",
+                  "None is not of type 'string' (at 'paths/0/file'"),
     "partition_format_as_string": (
         "paths:\n- file: a.csv\ntransformations:\n"
         "- extract_columns_from_partition_format: \"{year}/{file}.csv\"\n- read_delimited: {}\n",

@@ -46,7 +46,10 @@ def test_empty_results_keep_their_columns(csv_file):
 
 
 def test_keep_and_drop_columns(csv_file):
-    assert list(csv_file.keep_columns(["score", "id", "nope"]).to_pandas_dataframe().columns) == ["score", "id"]
+    # The table's order, not the list's (observed on the reference).
+    assert list(csv_file.keep_columns(["score", "id", "nope"]).to_pandas_dataframe().columns) == ["id", "score"]
+    assert list(csv_file.keep_columns(("FBI Code", "when", "id")).to_pandas_dataframe().columns) == [
+        "id", "when", "FBI Code"]
     assert list(csv_file.keep_columns("name").to_pandas_dataframe().columns) == ["name"]
     assert list(csv_file.drop_columns({"score", "when", "nope"}).to_pandas_dataframe().columns) == ["id", "name", "FBI Code"]
     assert csv_file.drop_columns([]).to_pandas_dataframe().shape == (5, 5)
@@ -194,6 +197,19 @@ def test_partition_counts_and_selection(numbers, tmp_path):
     with pytest.raises(UserErrorException, match="Columns should be a int or list of int with at least one element"):
         numbers.select_partitions([])
     assert mltable.from_paths([{"file": str(tmp_path / "numbers.parquet")}]).get_partition_count() == 1
+
+
+def test_partition_count_follows_selections_and_take_as_in_the_reference(numbers):
+    assert numbers.select_partitions([1, 3]).get_partition_count() == 2
+    assert numbers.select_partitions([1, 3]).filter("n > 5").skip(3).get_partition_count() == 2
+    assert numbers.select_partitions([1, 3]).select_partitions(1).get_partition_count() == 1
+    assert numbers.take(5).get_partition_count() == 1 and numbers.skip(5).get_partition_count() == 7
+    with pytest.raises(UserErrorException, match='Expected "< 2", Actual 5'):
+        numbers.select_partitions([1, 3]).select_partitions(5).get_partition_count()
+    # After take, one partition holds the rows taken: index 0 keeps them, index 1 does not exist.
+    assert numbers.take(5).select_partitions(0).to_pandas_dataframe()["n"].tolist() == [0, 1, 2, 3, 4]
+    with pytest.raises(UserErrorException, match='Expected "< 1", Actual 1'):
+        numbers.take(5).select_partitions(1).to_pandas_dataframe()
 
 
 def test_text_files_split_at_partition_size(tmp_path):

@@ -651,8 +651,9 @@ def _has_line_break(table: pa.Table) -> bool:
 
 
 def _header_names(fields) -> list[str]:
-    """Header fields → column names: blanks become ColumnN, duplicates get _1, _2, ..."""
-    names = [field if field else f"Column{position}" for position, field in enumerate(fields or [], 1)]
+    """Header fields → column names, as the reference makes them: blanks around a name are trimmed
+    (`` name `` → ``name``), blanks become ColumnN, duplicates get _1, _2, ..."""
+    names = [(field or "").strip() or f"Column{position}" for position, field in enumerate(fields or [], 1)]
     return _dedupe(names)
 
 
