@@ -104,6 +104,11 @@ def _to_string(array: pa.Array, dtype: DataType) -> pa.Array:
 
 
 def _to_int(array: pa.Array, dtype: DataType) -> pa.Array:
+    # From bools (never convertible) or junk, every value is null: an object column of None.
+    return _all_null_as_null_type(_int_values(array))
+
+
+def _int_values(array: pa.Array) -> pa.Array:
     kind = array.type
     if pa.types.is_integer(kind):
         return array.cast(pa.int64())

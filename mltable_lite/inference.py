@@ -56,6 +56,12 @@ class DateFamily:
     pattern: str
     strptime: str | None  # None: ISO 8601, parsed by Arrow's own ISO parser
     order: str = "ymd"    # which regex groups hold year, month, day (first three groups)
+    # True: the pattern names its parts (y m d, or a b for the first two of mdy/dmy; H M S f z p),
+    # and values are assembled into ISO 8601 text before Arrow parses them.
+    assembled: bool = False
+
+
+_TIME_24 = r"(?P<H>[0-9]{1,2}):(?P<M>[0-9]{1,2})"
 
 
 DATE_FAMILIES = (
@@ -69,6 +75,15 @@ DATE_FAMILIES = (
     DateFamily("dmy_dash", r"^([0-9]{1,2})-([0-9]{1,2})-([0-9]{4})$", "%d-%m-%Y", "dmy"),
     DateFamily("mdy_ampm", r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4}) [0-9]{1,2}:[0-9]{2}:[0-9]{2} [AaPp][Mm]$",
                "%m/%d/%Y %I:%M:%S %p", "mdy"),
+    # What the reference also reads (observed): year first with / or -, one-digit parts, a time
+    # after blanks or T with seconds, a fraction and a zone (2010/01/01 00:00:00, 2010-1-2 3:04:05);
+    # day and month first with a time, seconds optional, AM/PM optional (13/02/2010 10:20 PM).
+    DateFamily("ymd_time", r"^(?P<y>[0-9]{4})[/-](?P<m>[0-9]{1,2})[/-](?P<d>[0-9]{1,2})(?:(?:[ \t]+|T)" + _TIME_24
+               + r":(?P<S>[0-9]{1,2})(?P<f>\.[0-9]+)?(?: ?(?P<z>Z|[+-][0-9]{2}:?[0-9]{2}))?)?$", None, "ymd", True),
+    DateFamily("mdy_time", r"^(?P<a>[0-9]{1,2})[/-](?P<b>[0-9]{1,2})[/-](?P<y>[0-9]{4})(?:[ \t]+" + _TIME_24
+               + r"(?::(?P<S>[0-9]{1,2}))?(?: ?(?P<p>[AaPp][Mm]))?)?$", None, "mdy", True),
+    DateFamily("dmy_time", r"^(?P<a>[0-9]{1,2})[/-](?P<b>[0-9]{1,2})[/-](?P<y>[0-9]{4})(?:[ \t]+" + _TIME_24
+               + r"(?::(?P<S>[0-9]{1,2}))?(?: ?(?P<p>[AaPp][Mm]))?)?$", None, "dmy", True),
 )
 FAMILIES = {family.name: family for family in DATE_FAMILIES}
 _FAMILY_RES = tuple((family, re.compile(family.pattern)) for family in DATE_FAMILIES)
@@ -155,6 +170,8 @@ def _date_fits(family: DateFamily, regex: re.Pattern, text: str) -> bool:
     match = regex.match(text)
     if not match:
         return False
+    if family.assembled:
+        return _assembled_fits(family, match.groupdict())
     first, second, third = (int(group) for group in match.groups()[:3])
     year, month, day = {"ymd": (first, second, third), "mdy": (third, first, second),
                         "dmy": (third, second, first)}[family.order]
@@ -168,6 +185,24 @@ def _date_fits(family: DateFamily, regex: re.Pattern, text: str) -> bool:
             hour = 0
     try:
         datetime(year, month, day, hour, minute, seconds)
+    except ValueError:
+        return False
+    return True
+
+
+def _assembled_fits(family: DateFamily, parts: dict) -> bool:
+    year = int(parts["y"])
+    if family.order == "ymd":
+        month, day = int(parts["m"]), int(parts["d"])
+    else:
+        month, day = (int(parts["a"]), int(parts["b"])) if family.order == "mdy" else (int(parts["b"]), int(parts["a"]))
+    hour, minute, second = (int(parts.get(key) or 0) for key in ("H", "M", "S"))
+    if parts.get("p"):
+        if not 1 <= hour <= 12:
+            return False
+        hour = hour % 12 + (12 if parts["p"].upper() == "PM" else 0)
+    try:
+        datetime(year, month, day, hour, minute, second)
     except ValueError:
         return False
     return True
@@ -207,9 +242,11 @@ def _prepared(strings: pa.Array, empty_as_string: bool) -> pa.Array:
     return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
 
 
-def _fits(values: pa.Array, ctype: ColumnType) -> pa.Array:
-    """Boolean mask: True where the (prepared) value converts under ``ctype`` (nulls fit)."""
+def _fits(values: pa.Array, ctype: ColumnType) -> tuple[pa.Array, pa.Array | None]:
+    """Boolean mask: True where the (prepared) value converts under ``ctype`` (nulls fit); and
+    the converted values when computing the mask gave them already (dates)."""
     kind = ctype.kind
+    converted = None
     if kind == "bool":
         mask = pc.is_in(values, value_set=pa.array(TRUE_TOKENS + FALSE_TOKENS))
     elif kind == "int":
@@ -224,12 +261,16 @@ def _fits(values: pa.Array, ctype: ColumnType) -> pa.Array:
         mask = pc.match_substring_regex(values, FLOAT_PATTERN)
     elif kind == "datetime":
         family = ctype.family
-        mask = pc.match_substring_regex(values, family.pattern)
-        converted = _to_datetime(pc.if_else(mask, values, pa.scalar(None, pa.string())), family)
-        mask = pc.and_(mask, pc.is_valid(converted))
+        if family.assembled:  # a value that does not match is null already
+            converted = _to_datetime(values, family)
+            mask = pc.is_valid(converted)
+        else:
+            mask = pc.match_substring_regex(values, family.pattern)
+            converted = _to_datetime(pc.if_else(mask, values, pa.scalar(None, pa.string())), family)
+            mask = pc.and_(mask, pc.is_valid(converted))
     else:
-        return pa.array([True] * len(values))
-    return pc.or_kleene(pc.is_null(values), mask).fill_null(True)
+        return pa.array([True] * len(values)), None
+    return pc.or_kleene(pc.is_null(values), mask).fill_null(True), converted
 
 
 def _scatter(where: pa.Array, bad_flags: list) -> pa.Array:
@@ -239,6 +280,8 @@ def _scatter(where: pa.Array, bad_flags: list) -> pa.Array:
 
 
 def _to_datetime(values: pa.Array, family: DateFamily) -> pa.Array:
+    if family.assembled:
+        return _to_datetime(_as_iso(values, family), FAMILIES["iso"])
     if family.strptime is not None:
         return pc.strptime(values, format=family.strptime, unit="ns", error_is_null=True)
     zoned = pc.match_substring_regex(values, ZONE_PATTERN)
@@ -250,6 +293,40 @@ def _to_datetime(values: pa.Array, family: DateFamily) -> pa.Array:
         return pa.array([_iso_one(value) for value in values.to_pylist()], pa.timestamp("ns"))
     # Zoned times are converted to UTC and returned naive, as the reference does.
     return pc.if_else(zoned, pc.cast(utc, pa.timestamp("ns")), local)
+
+
+def _as_iso(values: pa.Array, family: DateFamily) -> pa.Array:
+    """``values`` (matching ``family``) rewritten as ISO 8601 text; null where they do not match."""
+    parts = pc.extract_regex(values, pattern=family.pattern)
+
+    def part(name: str, default: str = "") -> pa.Array:
+        if name not in [field.name for field in parts.type]:
+            return pa.array([default] * len(values), pa.string())
+        text = pc.struct_field(parts, name)
+        return pc.if_else(pc.equal(text, ""), default, text) if default else text
+
+    def two_digits(array: pa.Array) -> pa.Array:
+        return pc.utf8_lpad(array, width=2, padding="0")
+
+    month, day = (part("m"), part("d")) if family.order == "ymd" else \
+        (part("a"), part("b")) if family.order == "mdy" else (part("b"), part("a"))
+    hour = part("H", "0")
+    marker = pc.utf8_upper(part("p"))
+    if pc.any(pc.not_equal(marker, "")).as_py():
+        number = pc.cast(hour, pa.int64())
+        twelve = pc.if_else(pc.equal(number, 12), 0, number)
+        shifted = pc.if_else(pc.equal(marker, "PM"), pc.add(twelve, 12), twelve)
+        valid = pc.and_(pc.greater_equal(number, 1), pc.less_equal(number, 12))
+        # 0 AM or 13 PM are not times: an hour that cannot parse makes the value null.
+        hour = pc.if_else(pc.equal(marker, ""), hour, pc.if_else(valid, pc.cast(shifted, pa.string()), "99"))
+    zone = part("z")
+    zone = pc.if_else(pc.equal(pc.utf8_length(zone), 5),  # +hhmm → +hh:mm
+                      pc.binary_join_element_wise(pc.utf8_slice_codeunits(zone, 0, 3), ":",
+                                                  pc.utf8_slice_codeunits(zone, 3, 5), ""), zone)
+    fraction = pc.utf8_slice_codeunits(part("f"), 0, 10)  # the reference keeps nanoseconds
+    return pc.binary_join_element_wise(part("y"), "-", two_digits(month), "-", two_digits(day), "T",
+                                       two_digits(hour), ":", two_digits(part("M", "0")), ":",
+                                       two_digits(part("S", "0")), fraction, zone, "")
 
 
 def _iso_one(value: str | None):
@@ -318,9 +395,9 @@ def _convert(strings: pa.Array, ctype: ColumnType, empty_as_string: bool):
                 return pa.nulls(len(values), pa.null()), ctype
             ctype = infer_column(pc.unique(values.drop_null()).to_pylist()[:1000], empty_as_string)
             continue
-        mask = _fits(values, ctype)
+        mask, converted = _fits(values, ctype)
         if pc.all(mask).as_py():
-            return _convert_fitting(values, ctype), ctype
+            return (_convert_fitting(values, ctype) if converted is None else converted), ctype
         misfits = pc.unique(pc.filter(values, pc.invert(mask))).to_pylist()[:1000]
         widened = ctype.join(infer_column(misfits, empty_as_string))
         # The Python and vectorised checks should agree; if not, still make progress.

@@ -19,6 +19,17 @@ def test_to_int_truncates_and_nulls_junk():
     assert convert_array(pa.array([True, False]), DataType.to_int()).to_pylist() == [None, None]
 
 
+def test_to_int_where_nothing_converts_is_an_object_column_of_none(tmp_path):
+    """Observed: to_int() of a bool column (or of junk, or of empties) gives object None, not float64 NaN."""
+    path = tmp_path / "c.csv"
+    path.write_text("s,b,e,f\nabc,true,,1.5\nxyz,false,,2.5\n")
+    tbl = mltable.from_delimited_files([{"file": str(path)}])
+    df = tbl.convert_column_types({("s", "b", "e", "f"): DataType.to_int()}).to_pandas_dataframe()
+    for name in ("s", "b", "e"):
+        assert df[name].dtype == object and df[name].tolist() == [None, None], name
+    assert str(df["f"].dtype) == "int64" and df["f"].tolist() == [1, 2]
+
+
 def test_to_float():
     assert convert_array(pa.array(["1,5", "2.5", "nan"]), DataType.to_float()).to_pylist()[:2] == [None, 2.5]
     assert convert_array(pa.array(["a", "b"]), DataType.to_float()).type == pa.null()

@@ -24,6 +24,39 @@ def test_kinds(values, kind):
     assert infer_column(values).kind == kind
 
 
+@pytest.mark.parametrize("text, expected", [
+    # Observed on the reference: these are datetimes (ours read them as text before).
+    ("2010/01/01 00:00:00", datetime.datetime(2010, 1, 1)),
+    ("2010/1/2 3:04:05", datetime.datetime(2010, 1, 2, 3, 4, 5)),
+    ("2010-1-2 03:04:05", datetime.datetime(2010, 1, 2, 3, 4, 5)),
+    ("2010-1-2", datetime.datetime(2010, 1, 2)),
+    ("2010/01/01T10:20:30Z", datetime.datetime(2010, 1, 1, 10, 20, 30)),
+    ("2010/01/01 10:20:30.5+05:30", datetime.datetime(2010, 1, 1, 4, 50, 30, 500000)),
+    ("2010/01/01 00:00:00-0500", datetime.datetime(2010, 1, 1, 5)),
+    ("2010-01-01 10:20:30 +02:00", datetime.datetime(2010, 1, 1, 8, 20, 30)),
+    ("2010/01/01\t00:00:00", datetime.datetime(2010, 1, 1)),
+    ("13/02/2010 10:20:30", datetime.datetime(2010, 2, 13, 10, 20, 30)),
+    ("13-02-2010 10:20:30", datetime.datetime(2010, 2, 13, 10, 20, 30)),
+    ("02/13/2010 10:20", datetime.datetime(2010, 2, 13, 10, 20)),
+    ("13/02/2010 10:20 PM", datetime.datetime(2010, 2, 13, 22, 20)),
+    ("13/02/2010 12:05:00 AM", datetime.datetime(2010, 2, 13, 0, 5)),
+])
+def test_dates_with_times_the_reference_reads(tmp_path, text, expected):
+    import mltable_lite
+
+    path = tmp_path / "d.csv"
+    path.write_text(f'd\n"{text}"\n"{text}"\n')
+    df = mltable_lite.from_delimited_files([{"file": str(path)}]).to_pandas_dataframe()
+    assert str(df["d"].dtype) == "datetime64[ns]" and df["d"].tolist() == [expected] * 2
+
+
+@pytest.mark.parametrize("text", ["2010/01/01 00:00", "2010/01/01 10:20:30 PM", "2010/13/01 00:00:00",
+                                  "2010/01/01 24:00:00", "13/02/2010 10:20:30.5", "13/02/2010T10:20:30",
+                                  "2010-01-01t00:00:00", "13/02/2010 13:00 PM"])
+def test_near_dates_the_reference_keeps_as_text(text):
+    assert infer_column([text]).kind == "string"
+
+
 def test_day_first_only_when_forced():
     assert infer_column(["01/02/2024", "03/04/2024"]).family.strptime == "%m/%d/%Y"
     assert infer_column(["01/02/2024", "13/04/2024"]).family.strptime == "%d/%m/%Y"

@@ -541,6 +541,8 @@ class _Reader:
         if name in self.overrides or kind in ("string", "null"):
             return ("string", None)
         if kind == "datetime":
+            if ctype.family.assembled:
+                return ("string", None)  # rewritten as ISO text after the read
             zones = self.zones.get(name, {False})
             if ctype.family.strptime is None and len(zones) > 1:
                 return ("string", None)  # zoned and local values mixed: converted after the read
