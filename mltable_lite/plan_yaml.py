@@ -26,7 +26,7 @@ from .plan import (
 )
 from .storage import canonical_uri, is_local, relative_to
 from .storage.secrets import strip_secret_query
-from .types import DataType, data_type_of
+from .types import ColumnList, DataType, data_type_of
 
 SCHEMA_ERROR = "Given MLTable does not adhere to the AzureML MLTable schema: "
 
@@ -134,7 +134,8 @@ def _infer_to_yaml(infer) -> Any:
 
 
 def _conversion_to_yaml(columns: tuple, dtype: DataType) -> dict:
-    return {"columns": columns[0] if len(columns) == 1 else list(columns), "column_type": data_type_to_yaml(dtype)}
+    single = len(columns) == 1 and not isinstance(columns, ColumnList)  # ["val"] stays a list, as written
+    return {"columns": columns[0] if single else list(columns), "column_type": data_type_to_yaml(dtype)}
 
 
 def data_type_to_yaml(dtype: DataType) -> Any:
@@ -289,7 +290,7 @@ def _conversion_from_yaml(item: Any, where: str, source: str) -> tuple:
     if not isinstance(item, dict) or "columns" not in item or "column_type" not in item:
         raise _schema_error(source, f"{where}: each entry needs 'columns' and 'column_type'")
     columns = item["columns"]
-    columns = (columns,) if isinstance(columns, str) else tuple(columns)
+    columns = (columns,) if isinstance(columns, str) else ColumnList(columns)
     return columns, data_type_from_yaml(item["column_type"], where, source)
 
 

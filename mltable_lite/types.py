@@ -130,6 +130,20 @@ def _string_list(values, name: str) -> list:
     return values
 
 
+class ColumnList(tuple):
+    """Column names given as a list or tuple: written back as a YAML list even when there is one
+    (``columns: [val]`` stays a list), where a name given as a string is written as a string.
+
+    Equal to the plain tuple of the same names: the form changes no result.
+
+    Example:
+        >>> ColumnList(["val"]) == ("val",)
+        True
+    """
+
+    __slots__ = ()
+
+
 def column_type_pairs(column_types: Any) -> tuple:
     """``{name or (names...): DataType or alias}`` → ((names tuple, DataType), ...), checked as the reference.
 
@@ -144,7 +158,7 @@ def column_type_pairs(column_types: Any) -> tuple:
         if isinstance(columns, str):
             names = (columns,)
         elif isinstance(columns, tuple) and all(isinstance(name, str) for name in columns):
-            names = columns
+            names = ColumnList(columns)
         else:
             raise UserErrorException(f"Column names must be a string or a tuple of strings, not {columns!r}")
         for name in set(names):

@@ -397,3 +397,34 @@ def test_header_names_are_trimmed_as_in_the_reference(tmp_path, header):
     assert list(df.columns) == ["a", "a_1", "b", "Column4", "q"]
     assert mltable.from_delimited_files([{"file": str(path)}]).filter("b == 3").keep_columns("q").to_pandas_dataframe()[
         "q"].tolist() == [5]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # Observed on the reference: with support_multi_line a quote that never closes makes the rest of
+    # the file one record, split at delimiters only, the quote and line breaks kept.
+    ('a,b\n1,"x\n2,y\n3,z\n', [["1", '"x\n2', "y\n3", "z\n"]]),
+    ('a,b,c\n1,"x,y\n2,z,w\n', [["1", '"x', "y\n2", "z", "w\n"]]),
+    ('a,b\r\n1,"x\r\n2,y\r\n', [["1", '"x\r\n2', "y\r\n"]]),
+    ('a,b\n"x,1\n2,y', [['"x', "1\n2", "y"]]),
+    ('a,b\n1,"x\n2,"y"\n3,z\n', [["1", 'x\n2,y"'], ["3", "z"]]),   # a later quote closes it
+])
+def test_an_unclosed_quote_with_multi_line_splits_the_rest_at_delimiters(tmp_path, text, expected):
+    path = tmp_path / "q.csv"
+    path.write_bytes(text.encode())
+    df = mltable.from_delimited_files([{"file": str(path)}], support_multi_line=True,
+                                      infer_column_types=False).to_pandas_dataframe()
+    assert df.values.tolist() == expected
+    assert list(df.columns)[:2] == text.split("\n")[0].strip().split(",")[:2]
+    assert len(df.columns) == len(expected[0]) and all(name.startswith("Column") for name in df.columns[3:])
+
+
+def test_an_unclosed_quote_at_the_end_of_a_streamed_file(tmp_path, monkeypatch):
+    from mltable_lite.readers import _csv_pieces, delimited
+
+    monkeypatch.setattr(delimited, "HEAD_SIZE", 1 << 10)   # streamed, not read whole ...
+    monkeypatch.setattr(_csv_pieces, "BLOCK_SIZE", 1 << 12)  # ... in many blocks
+    path = tmp_path / "big.csv"
+    path.write_text("a,b\n" + "".join(f'{i},"v{i}"\n' for i in range(3000)) + '3000,"open\n3001,z\n')
+    df = mltable.from_delimited_files([{"file": str(path)}], support_multi_line=True).to_pandas_dataframe()
+    assert len(df) == 3001 and list(df.columns) == ["a", "b", "Column3"]
+    assert df["b"].iloc[2999] == "v2999" and df.iloc[3000].tolist() == [3000, '"open\n3001', "z\n"]

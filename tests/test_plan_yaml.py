@@ -170,3 +170,24 @@ def test_str_shows_yaml_with_absolute_paths_and_defaults(data):
         "include_path_column": False, "infer_column_types": True, "partition_size": 20971520,
         "path_column": "Path", "support_multi_line": False}
     assert yaml.safe_load(str(mltable.from_paths([]))) == {"paths": [], "type": "mltable"}
+
+
+def test_a_one_name_list_stays_a_list_in_str_and_save(tmp_path):
+    """Observed: the reference writes `columns: [val]` back as a list, and `columns: val` as a string."""
+    folder = tmp_path / "t"
+    folder.mkdir()
+    (folder / "d.csv").write_text("val,b\n1,2\n")
+    (folder / "MLTable").write_text(
+        "paths:\n- file: d.csv\ntransformations:\n- read_delimited: {}\n- convert_column_types:\n"
+        "  - columns: [val]\n    column_type: int\n  - columns: b\n    column_type: float\n")
+    tbl = mltable.load(str(folder))
+    expected = [{"column_type": "int", "columns": ["val"]}, {"column_type": "float", "columns": "b"}]
+    assert yaml.safe_load(str(tbl))["transformations"][1]["convert_column_types"] == expected
+    tbl.save(str(tmp_path / "saved"))
+    saved = yaml.safe_load((tmp_path / "saved" / "MLTable").read_text())
+    assert saved["transformations"][1]["convert_column_types"] == expected
+    # From Python: a one-name tuple is a list, a string a string; the two tables are still equal.
+    built = mltable.from_delimited_files([{"file": str(folder / "d.csv")}])
+    as_tuple = built.convert_column_types({("val",): DataType.to_int()})
+    assert yaml.safe_load(str(as_tuple))["transformations"][1]["convert_column_types"][0]["columns"] == ["val"]
+    assert as_tuple == built.convert_column_types({"val": DataType.to_int()})

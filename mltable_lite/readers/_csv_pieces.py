@@ -49,11 +49,48 @@ def pieces_read(pieces: Iterator[tuple[pa.Buffer, bool]], options: dict) -> Iter
 
 
 def streamed(handle, options: dict) -> Iterator[tuple[pa.Table, bool]]:
-    """The file through pyarrow's streaming reader, one table per block of :data:`BLOCK_SIZE`."""
+    """The file through pyarrow's streaming reader, one table per block of :data:`BLOCK_SIZE`.
+
+    Raises :class:`UnclosedQuote` instead of yielding the last table when the file holds an odd
+    number of quote characters: pyarrow would run a quote that never closes on to the end of the
+    file, where the reference splits the rest at delimiters (see ``_text.iter_records``).
+    """
     read_options = copy(options["read_options"])
     read_options.block_size = BLOCK_SIZE
-    for batch in pacsv.open_csv(handle, **{**options, "read_options": read_options}):
-        yield pa.Table.from_batches([batch]), True
+    counted = _QuoteCounting(handle)
+    pending = None
+    for batch in pacsv.open_csv(counted, **{**options, "read_options": read_options}):
+        if pending is not None:
+            yield pending, True
+        pending = pa.Table.from_batches([batch])
+    if counted.quotes % 2:
+        raise UnclosedQuote()
+    if pending is not None:
+        yield pending, True
+
+
+class UnclosedQuote(Exception):
+    """A quote that never closes: the exact tokenizer reads the file."""
+
+
+class _QuoteCounting:
+    """A binary stream that counts the quote characters read through it."""
+
+    def __init__(self, handle) -> None:
+        self._handle = handle
+        self.quotes = 0
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        self.quotes += data.count(b'"')
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
 
 
 def line_pieces(handle) -> Iterator[tuple[pa.Buffer, bool]]:

@@ -94,6 +94,8 @@ def iter_records(text: str, delimiter: str, multi_line: bool, display: str = "",
 
     Blank lines are skipped. Without ``multi_line`` a quoted value that closes on a later line
     raises (policy P15) instead of splitting the record; an unterminated quote is literal text.
+    With ``multi_line``, as in the reference, a quote that never closes makes the rest of the text
+    one record: its fields are split at delimiters only, the quote and line breaks kept as text.
     """
     if '"' not in text:
         return _unquoted_records(text, delimiter, start_line)
@@ -115,7 +117,11 @@ def _quoted_records(text: str, delimiter: str, multi_line: bool, display: str,
             if multi_line:
                 line += quoted.count("\n") + quoted.count("\r") - quoted.count("\r\n")
         else:
-            if not multi_line and plain.startswith('"'):
+            if plain.startswith('"'):
+                if multi_line:  # the quoted alternative failed: this quote never closes
+                    record.extend(field or None for field in text[pos:].split(delimiter))
+                    yield record_line, record
+                    return
                 closing = _MULTI_LINE_QUOTED.match(text, pos)
                 if closing and ("\n" in closing.group() or "\r" in closing.group()):
                     raise quoted_newline_error(display, line)

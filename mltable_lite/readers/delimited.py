@@ -497,12 +497,14 @@ class _Reader:
                         raise _SlowPath()
                     yielded = True
                     yield self._finish(table, None)
-            except pa.ArrowInvalid:
+            except (pa.ArrowInvalid, _csv_pieces.UnclosedQuote):
                 raise _SlowPath() from None
         if not yielded:
             raise _SlowPath()  # no data rows: the whole-file path gives the columns (P7)
 
     def _read_fast(self, data, delimiter, restore, names, has_header, display, ahead=None) -> pa.Table:
+        if self.step.support_multi_line and data.count(b'"') % 2:
+            raise _SlowPath()  # a quote that never closes: pyarrow would run it to the end of the file
         internal, read_types, wanted = self._read_plan(names)
         if ahead is not None and (ahead.read_types != read_types or ahead.bool_tokens != self.bool_tokens):
             ahead.parse.cancel()
