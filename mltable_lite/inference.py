@@ -143,7 +143,7 @@ def classify(value: str | None, empty_as_string: bool = False) -> ColumnType:
         >>> classify("1").allowed == frozenset({"bool", "int", "float"})
         True
         >>> classify("01/02/2024").families
-        ('mdy_slash', 'dmy_slash')
+        ('mdy_slash', 'dmy_slash', 'mdy_time', 'dmy_time')
     """
     if value is None:
         return NULL
