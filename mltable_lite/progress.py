@@ -21,9 +21,11 @@ Example:
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from typing import Callable, Iterator
 
-__all__ = ["Progress", "progress", "tracking_reader"]
+__all__ = ["Progress", "progress", "tracking_reader", "listing", "listed"]
 
 
 class Progress:
@@ -53,9 +55,10 @@ class Progress:
         if not self._drawn():
             return
         self._bar.update(nbytes if self._by_bytes else files)
-        counted = f"{self.files}/{self.total_files}" if self.total_files is not None else str(self.files)
-        rows = f", rows={self.rows:,}" if self.rows else ""   # a copy counts no rows
-        self._bar.set_postfix_str(f"files={counted}{rows}", refresh=False)
+        if self._by_bytes or self.rows or self.total_files is not None:   # else the bar's count says it all
+            counted = f"{self.files}/{self.total_files}" if self.total_files is not None else str(self.files)
+            rows = f", rows={self.rows:,}" if self.rows else ""   # a copy counts no rows
+            self._bar.set_postfix_str(f"files={counted}{rows}", refresh=False)
 
     def add_total(self, files: int = 0, nbytes: int = 0) -> None:
         """Announce more work: ``files`` files of ``nbytes`` bytes in all (a read learns its files
@@ -96,6 +99,40 @@ def progress(show: bool, description: str, total_files: int | None = None,
     if by_bytes is None:
         by_bytes = total_bytes is not None
     return Progress(bool(show), description, total_files, total_bytes, by_bytes)
+
+
+# Bars of the listings running now: storage reports the files it finds through :func:`listed`
+# (deep inside event loops and thread pools, where passing a bar along is not practical).
+_listing_bars: list[Progress] = []
+_listing_lock = threading.Lock()
+
+
+@contextmanager
+def listing(show: bool) -> Iterator[Progress | None]:
+    """While the block runs, remote listings count the files they find on a bar (drawn only once
+    a listing reports, so local reads show none)."""
+    if not show:
+        yield None
+        return
+    bar = Progress(True, "listing")
+    with _listing_lock:
+        _listing_bars.append(bar)
+    try:
+        yield bar
+    finally:
+        with _listing_lock:
+            _listing_bars.remove(bar)
+        bar.close()
+
+
+def listed(files: int) -> None:
+    """Storage found ``files`` more files (a page of a blob listing, a size from an HTTP server)."""
+    if not _listing_bars:   # the usual case: no bar, no lock
+        return
+    with _listing_lock:
+        bars = list(_listing_bars)
+    for bar in bars:
+        bar.advance(files=files)
 
 
 def tracking_reader(bar: Progress) -> Callable:

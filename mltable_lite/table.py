@@ -317,9 +317,10 @@ class MLTable:
             200
         """
         from .executor import to_pandas
-        from .progress import progress, tracking_reader
+        from .progress import listing, progress, tracking_reader
 
-        with timed(_log, "to_pandas_dataframe"), progress(show_progress, "reading", by_bytes=True) as bar:
+        with timed(_log, "to_pandas_dataframe"), listing(show_progress), \
+                progress(show_progress, "reading", by_bytes=True) as bar:
             return to_pandas(self._plan, self._storage_options, wrap_reader=tracking_reader(bar) if show_progress
                              else None)
 
@@ -331,9 +332,9 @@ class MLTable:
         Example: ``table = tbl.to_arrow(); table.schema``
         """
         from .executor import to_arrow
-        from .progress import progress, tracking_reader
+        from .progress import listing, progress, tracking_reader
 
-        with timed(_log, "to_arrow"), progress(show_progress, "reading", by_bytes=True) as bar:
+        with timed(_log, "to_arrow"), listing(show_progress), progress(show_progress, "reading", by_bytes=True) as bar:
             table = to_arrow(self._plan, self._storage_options, wrap_reader=tracking_reader(bar) if show_progress
                              else None)
         self._known_schema = table.schema

@@ -126,3 +126,30 @@ def test_azure_requests_are_logged_without_their_sas(azurite, tmp_path, caplog):
                for message in requests), requests
     signature = dict(part.split("=", 1) for part in sas.split("&"))["sig"]
     assert signature not in caplog.text
+
+
+def test_a_remote_listing_counts_its_files_on_a_bar(tmp_path, serve_http, capfd):
+    for number in range(30):
+        (tmp_path / f"f{number:02d}.csv").write_text(f"x\n{number}\n")
+    tbl = mltable.from_delimited_files([{"folder": serve_http(tmp_path).url}])
+
+    assert tbl.to_arrow().num_rows == 30
+    assert capfd.readouterr().err == ""
+    tbl.to_arrow(show_progress=True)
+    shown = capfd.readouterr().err
+
+    assert "listing: 30file" in shown
+    assert "reading: 100%" in shown
+
+
+def test_a_blob_listing_counts_its_files_on_a_bar(azurite, tmp_path, capfd):
+    for number in range(12):
+        (tmp_path / f"f{number:02d}.csv").write_text(f"x\n{number}\n")
+    azurite.create_container("mltablelite", "listed")
+    azurite.upload_folder("mltablelite", "listed", tmp_path, prefix="many")
+    options = {"connection_string": azurite.connection_string("mltablelite")}
+    tbl = mltable.from_delimited_files([{"folder": "wasbs://listed@mltablelite.blob.core.windows.net/many"}],
+                                       storage_options=options)
+    capfd.readouterr()
+    assert tbl.to_arrow(show_progress=True).num_rows == 12
+    assert "listing: 12file" in capfd.readouterr().err

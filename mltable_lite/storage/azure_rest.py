@@ -31,6 +31,7 @@ from urllib.parse import quote, unquote
 from xml.etree import ElementTree
 
 from ..logs import get_logger
+from ..progress import listed
 from .secrets import strip_secret_query
 
 _log = get_logger(__name__)
@@ -79,6 +80,7 @@ async def _list_blobs_lean(fs, run, container: str, prefix: str, page_size: int,
         if marker:
             query += f"&marker={quote(marker, safe='')}"
         page = ElementTree.fromstring(await _get(fs, run, f"{_container_url(fs, container)}?{query}"))
+        before = len(found)
         for entry in page.iter("Blob"):
             name_element = entry.find("Name")
             name = name_element.text or ""
@@ -89,6 +91,7 @@ async def _list_blobs_lean(fs, run, container: str, prefix: str, page_size: int,
             found.append((f"{container}/{name}", int(entry.findtext("Properties/Content-Length") or 0)))
             if entry.findtext("Properties/Content-MD5"):
                 md5s[found[-1][0]] = base64.b64decode(entry.findtext("Properties/Content-MD5"))
+        listed(len(found) - before)
         marker = page.findtext("NextMarker") or ""
         if not marker:
             return found
@@ -102,6 +105,7 @@ async def _list_blobs_public(fs, container: str, prefix: str, page_size: int,
                                             results_per_page=page_size):
             if not _is_folder_marker(blob.name, (blob.metadata or {}).get("hdi_isfolder")):
                 found.append((f"{container}/{blob.name}", int(blob.size or 0)))
+                listed(1)
                 if blob.content_settings.content_md5:
                     md5s[found[-1][0]] = bytes(blob.content_settings.content_md5)
     return found

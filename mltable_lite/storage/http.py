@@ -52,6 +52,7 @@ from fsspec.exceptions import FSTimeoutError
 
 from ..errors import NOT_FOUND_CODE, NOT_FOUND_MESSAGE, ExecutionError, MLTableError, UserErrorException
 from ..logs import get_logger
+from ..progress import listed
 from .http_requests import ResumingStream, StatusError, fetch_range, request, shown_url
 from .network import NetworkPolicy
 from .ranged import RangedFile
@@ -267,11 +268,14 @@ class HttpStore(FsspecStore):
         missing = [url for url in files if url not in known]
         limit = asyncio.Semaphore(_CONCURRENT_REQUESTS)
 
+        listed(len(known))
+
         async def size_of(url: str) -> int:
             async with limit:
                 answer = await self._probe(url)
             if answer.status >= 400:
                 raise _status_error(answer.status, url, False, answer.attempts)
+            listed(1)
             return _content_length(answer.headers)
 
         sizes = await asyncio.gather(*(size_of(url) for url in missing))
