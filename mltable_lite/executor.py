@@ -309,11 +309,9 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
 
 
 def _promoted(column: pa.ChunkedArray, field: pa.Field) -> pa.ChunkedArray:
-    """``column`` as the unified type. Ints meeting floats become floats as pandas makes them
-    (an int beyond 2**53 takes the nearest float, as in ``pd.concat``); a cast that would lose
-    anything else means the files hold different kinds of values (handled by the caller)."""
-    if pa.types.is_integer(column.type) and pa.types.is_floating(field.type):
-        return column.cast(field.type, safe=False)
+    """``column`` as the unified type. A cast that would change a value means the files hold
+    different kinds of values (handled by the caller): that includes an int beyond ±2**53 meeting
+    floats, which no float64 holds exactly (``pd.concat`` would round it without a word)."""
     try:
         return column.cast(field.type)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):

@@ -155,15 +155,38 @@ def classify(value: str | None, empty_as_string: bool = False) -> ColumnType:
     if text in _TRUE_SET or text in _FALSE_SET:
         allowed.add("bool")
     if _INT_RE.match(text):
-        allowed.add("float")
-        if _INT64_MIN <= int(text) <= _INT64_MAX:
+        fits_int, fits_float = integer_fits(text)
+        if fits_int:
             allowed.add("int")
+        if fits_float:
+            allowed.add("float")
     elif _FLOAT_RE.match(text):
         allowed.add("float")
     families = tuple(family.name for family, regex in _FAMILY_RES if _date_fits(family, regex, text))
     if families:
         allowed.add("datetime")
     return ColumnType(frozenset(allowed), families, True)
+
+
+def integer_fits(text: str) -> tuple[bool, bool]:
+    """Whether the integer ``text`` (``[+-]digits``) fits int64, and whether a float64 holds it
+    exactly (|value| <= 2**53: the floats beyond hold only some integers, and reading one there
+    would silently change it, so such a value keeps a wider type; policy P2).
+
+    Works on any length: a 10-million-digit value costs a strip, not Python's refusal to convert it.
+
+    Example:
+        >>> integer_fits("9007199254740993"), integer_fits("-007"), integer_fits("1" * 5000)
+        ((True, False), (True, True), (False, False))
+    """
+    digits = text.lstrip("+-").lstrip("0")
+    if len(digits) > 19:
+        return False, False
+    value = int(text)
+    return _INT64_MIN <= value <= _INT64_MAX, -_FLOAT_EXACT <= value <= _FLOAT_EXACT
+
+
+_FLOAT_EXACT = 1 << 53
 
 
 def _date_fits(family: DateFamily, regex: re.Pattern, text: str) -> bool:
@@ -249,16 +272,15 @@ def _fits(values: pa.Array, ctype: ColumnType) -> tuple[pa.Array, pa.Array | Non
     converted = None
     if kind == "bool":
         mask = pc.is_in(values, value_set=pa.array(TRUE_TOKENS + FALSE_TOKENS))
-    elif kind == "int":
-        mask = pc.match_substring_regex(values, INT_PATTERN)
-        long = pc.and_(mask, pc.greater(pc.utf8_length(values), 18))
+    elif kind in ("int", "float"):
+        mask = pc.match_substring_regex(values, INT_PATTERN if kind == "int" else FLOAT_PATTERN)
+        # Only integers of 16+ characters can overflow int64 or a float's exact range: check
+        # those few exactly in Python.
+        long = pc.and_(pc.match_substring_regex(values, INT_PATTERN), pc.greater(pc.utf8_length(values), 15))
         if pc.any(long).as_py():
-            # Only 19+ digit values can overflow int64: check those few exactly in Python.
-            in_range = [value is None or _INT64_MIN <= int(value) <= _INT64_MAX
-                        for value in values.filter(long).to_pylist()]
+            position = 0 if kind == "int" else 1
+            in_range = [value is None or integer_fits(value)[position] for value in values.filter(long).to_pylist()]
             mask = pc.and_(mask, pc.invert(_scatter(long, in_range)))
-    elif kind == "float":
-        mask = pc.match_substring_regex(values, FLOAT_PATTERN)
     elif kind == "datetime":
         family = ctype.family
         if family.assembled:  # a value that does not match is null already

@@ -73,7 +73,8 @@ def test_bool_with_null_is_object(tmp_path):
 def test_floats_and_big_ints(tmp_path):
     df = frame(tmp_path, "a,b,c\n1e3,99999999999999999999,1,000\nNaN,1,x\n-inf,2,y\n".replace("1,000", '"1,000"'))
     assert df.dtypes["a"] == "float64" and df["a"][0] == 1000.0 and df["a"][2] == float("-inf")
-    assert df.dtypes["b"] == "float64" and df["b"][0] == 1e20
+    # Beyond int64 the reference gives a rounded float (1e20); the digits are kept instead (P2).
+    assert values(df, "b") == ["99999999999999999999", "1", "2"]
     assert values(df, "c") == ["1,000", "x", "y"]
 
 

@@ -188,9 +188,10 @@ def test_mixed_column_is_marked_json_text(tmp_path):
     assert table.column("v").to_pylist() == ["1", '"two"']
 
 
-def test_ints_beyond_int64_become_float(tmp_path):
+def test_ints_beyond_int64_keep_their_value(tmp_path):
+    # Not a rounded float64 (issue 18): the column holds the Python ints.
     df = read_frame(tmp_path, '{"v": 99999999999999999999}\n{"v": 1}\n')
-    assert str(df["v"].dtype) == "float64"
+    assert df["v"].tolist() == [99999999999999999999, 1]
 
 
 # --- lines: invalid, blank, endings ------------------------------------------------------------

@@ -495,6 +495,8 @@ class _Reader:
                     # Only a quoted value can hold a line break (P15): look for them only then.
                     if quoted and not multi_line and _has_line_break(table):
                         raise _SlowPath()
+                    if _inexact_floats(table, selected, read_types):
+                        raise _SlowPath()
                     yielded = True
                     yield self._finish(table, None)
             except (pa.ArrowInvalid, _csv_pieces.UnclosedQuote):
@@ -516,7 +518,6 @@ class _Reader:
                 else:
                     table = pacsv.read_csv(pa.py_buffer(data), **self._csv_options(
                         delimiter, internal, has_header, read_types, names, wanted))
-                break
             except pa.ArrowInvalid as error:
                 message = str(error)
                 if "invalid UTF8" in message or "UTF-8" in message:
@@ -528,6 +529,12 @@ class _Reader:
                 read_types[names[int(found.group(1))]] = ("string", None)
                 if attempt == 2:
                     read_types = {name: ("string", None) for name in names}
+                continue
+            inexact = _inexact_floats(table, [names[i] for i in wanted], read_types)
+            if not inexact:
+                break
+            for name in inexact:  # converted from the text instead, which keeps such a value (P2)
+                read_types[name] = ("string", None)
         else:
             raise _SlowPath()
         selected = [names[i] for i in wanted]
@@ -645,6 +652,26 @@ def _unique(items: list) -> list:
         if not any(item is seen or (isinstance(item, str) and item == seen) for seen in result):
             result.append(item)
     return result
+
+
+def _inexact_floats(table: pa.Table, names: list, read_types: dict) -> list:
+    """The columns pyarrow parsed as floats that hold a finite value of ±2**53 or more, where its
+    parse may have rounded an integer (``9007199254740993``): their text decides (P2)."""
+    found = []
+    for name, column in zip(names, table.columns):
+        if read_types[name][0] != "float" or not len(column):
+            continue
+        low, high = pc.min_max(column).values()
+        # 2**53 itself is where 2**53 + 1 rounds to, so it counts as suspect too.
+        if low.as_py() is None or (-_FLOAT_EXACT < low.as_py() and high.as_py() < _FLOAT_EXACT):
+            continue
+        finite = pc.if_else(pc.is_finite(column), pc.abs(column), 0.0)
+        if pc.max(finite).as_py() >= _FLOAT_EXACT:
+            found.append(name)
+    return found
+
+
+_FLOAT_EXACT = float(1 << 53)
 
 
 def _has_line_break(table: pa.Table) -> bool:

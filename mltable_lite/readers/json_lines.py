@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Iterator, Sequence
+from typing import Iterator, NamedTuple, Sequence
 
 import pyarrow as pa
 
@@ -57,6 +57,7 @@ from ..errors import NOT_FOUND_CODE, NOT_FOUND_MESSAGE, UserErrorException
 from ..mixed_columns import (MIXED_METADATA, harmonize_json_tables, is_mixed, json_text, mixed_columns, mixed_field,
                              restore_mixed, to_mixed)
 from ._text import CODECS, check_utf8, decode_error, line_pieces, to_utf8
+from . import json_guards
 from .arrow_types import holds_struct, map_arrow_type, nulls_under_null_objects
 from .delimited import validate_encoding
 from .format import TextFormat
@@ -74,6 +75,7 @@ _BLANK_LINE = re.compile(rb"\n[ \t\x0b\x0c\r]*\n")
 _LEADING_BLANK_LINE = re.compile(rb"[ \t\x0b\x0c\r]*(?:\n|\Z)")
 _BLANKS = b" \t\x0b\x0c\r"
 _NEWLINE = ord("\n")
+_N = ord("n")
 # Byte → whether it is blank or a line break, as a lookup table for numpy (imported on use).
 _BLANK_OR_BREAK = bytes(byte in _BLANKS + b"\n" for byte in range(256))
 _EACH_BLANK_LINE = re.compile(rb"^[ \t\x0b\x0c\r]*$", re.M)
@@ -148,7 +150,7 @@ def _read_file(file, encoding, drop: bool, dates: _DateColumns | None = None) ->
             yield _with_nulls_under_null_objects(table)
 
 
-def _utf8_pieces(file) -> Iterator[tuple[bytes, int, int, tuple[int, bool]]]:
+def _utf8_pieces(file) -> Iterator[tuple[bytes, int, int, LineScan]]:
     """``(piece, its first line number, its first byte, its :func:`_scan_lines`)`` for a UTF-8
     file: whole lines, validated, without the byte-order mark (byte offsets count from after it)."""
     line, byte = 1, 0
@@ -159,7 +161,7 @@ def _utf8_pieces(file) -> Iterator[tuple[bytes, int, int, tuple[int, bool]]]:
                 check_utf8(piece, file.display, line, byte)
             scan = _scan_lines(piece)
             yield piece, line, byte, scan
-            line += scan[0]
+            line += scan.breaks
             byte += len(piece)
 
 
@@ -208,14 +210,23 @@ def _to_utf8(data: bytes, encoding, file) -> bytes:
     return data
 
 
-def _scan_lines(data: bytes) -> tuple[int, bool]:
-    """``(line breaks, whether one is followed by a blank character or another break)`` for
-    ``data``: what :func:`_record_count` needs, in one vectorised pass (about half the time of a
-    ``count`` plus a regex search, both single-threaded over every byte of a big piece).
+class LineScan(NamedTuple):
+    """What one vectorised pass over a piece tells (:func:`_scan_lines`)."""
+
+    breaks: int          # line breaks
+    blank_led: bool      # some line break is followed by a blank character or another break
+    longest: int         # bytes in the longest line
+    null_led: bool       # some line starts with "n" (it could be a JSON null)
+
+
+def _scan_lines(data: bytes) -> LineScan:
+    """The :class:`LineScan` of ``data``: what :func:`_record_count` and the fast path's guards
+    need, in one vectorised pass (about half the time of a ``count`` plus a regex search, both
+    single-threaded over every byte of a big piece).
 
     Example:
-        >>> _scan_lines(b'{"a": 1}\\n{"a": 2}\\n'), _scan_lines(b'{}\\n\\n{}')
-        ((2, False), (2, True))
+        >>> tuple(_scan_lines(b'{"a": 1}\\n{"a": 2}\\n')), tuple(_scan_lines(b'{}\\n\\nnull'))
+        ((2, False, 8, False), (2, True, 4, True))
     """
     import numpy as np
 
@@ -225,13 +236,18 @@ def _scan_lines(data: bytes) -> tuple[int, bool]:
     if len(starts) and starts[-1] == len(codes):
         starts = starts[:-1]
     blank_or_break = np.frombuffer(_BLANK_OR_BREAK, np.bool_)
-    return len(breaks), bool(blank_or_break[codes[starts]].any())
+    firsts = codes[starts]
+    ends = np.concatenate((breaks, [len(codes)]))
+    longest = int((ends - np.concatenate(([-1], breaks))).max()) - 1
+    null_led = data[:1] == b"n" or bool((firsts == _N).any())
+    return LineScan(len(breaks), bool(blank_or_break[firsts].any()), longest, null_led)
 
 
-def _record_count(data: bytes, scan: tuple[int, bool] | None = None) -> int | None:
+def _record_count(data: bytes, scan: LineScan | None = None) -> int | None:
     """Non-empty lines in ``data`` (``scan``: its :func:`_scan_lines`, if done already);
     ``None`` when some line holds only whitespace."""
-    breaks, blank_after_break = _scan_lines(data) if scan is None else scan
+    scan = _scan_lines(data) if scan is None else scan
+    breaks, blank_after_break = scan.breaks, scan.blank_led
     lines = breaks + (0 if data.endswith(b"\n") else 1)
     if not _has_blank_line(data, blank_after_break):
         return lines
@@ -276,18 +292,29 @@ class _DateColumns:
         self.names: tuple[str, ...] = ()
 
 
-def _read_fast(data: bytes, scan: tuple[int, bool] | None = None,
+def _read_fast(data: bytes, scan: LineScan | None = None,
                dates: _DateColumns | None = None) -> pa.Table | None:
     """The file via PyArrow's JSON reader, or ``None`` when only the exact path is right.
 
     ``scan`` is its :func:`_scan_lines`, if done already. ``dates`` (if given) names the columns
-    to try as strings first, and learns the ones inferred here for the next piece.
+    to try as strings first, and learns the ones inferred here for the next piece. The guards of
+    :mod:`.json_guards` send deep, ``null`` and huge-number lines to the exact path.
     """
+    scan = _scan_lines(data) if scan is None else scan
+    expected = _record_count(data, scan)
+    if not expected or json_guards.may_nest_too_deep(data, scan.longest):
+        return None
+    table = _parsed_fast(data, expected, dates)
+    if table is None or json_guards.has_inexact_floats(table):
+        return None
+    if (scan.null_led or scan.blank_led) and json_guards.has_null_line(data, scan.blank_led):
+        return None
+    return table
+
+
+def _parsed_fast(data: bytes, expected: int, dates: _DateColumns | None) -> pa.Table | None:
     import pyarrow.json as pj
 
-    expected = _record_count(data, scan)
-    if not expected:
-        return None
     read = pj.ReadOptions(block_size=max(1 << 20, min(len(data) // 8, 16 << 20)))
     if dates is not None and dates.names:
         table = _read_with_date_columns(data, read, expected, dates.names)
@@ -296,7 +323,7 @@ def _read_fast(data: bytes, scan: tuple[int, bool] | None = None,
     options = pj.ParseOptions(newlines_in_values=False)
     try:
         table = pj.read_json(pa.BufferReader(data), read_options=read, parse_options=options)
-        if table.num_rows != expected:
+        if table.num_rows != expected or _too_deep(table.schema):
             return None  # e.g. two objects on one line: the exact path reports it
         if dates is not None:
             dates.names = _top_level_timestamps(table.schema)
@@ -331,12 +358,17 @@ def _read_with_date_columns(data: bytes, read, expected: int, names: tuple[str, 
                               unexpected_field_behavior="infer")
     try:
         table = pj.read_json(pa.BufferReader(data), read_options=read, parse_options=options)
-        if table.num_rows != expected:
+        if table.num_rows != expected or _too_deep(table.schema):
             return None
         table = table.select(list(record) + [name for name in table.column_names if name not in record])
         return None if _has_timestamp(table.schema) else table
     except (pa.ArrowException, ValueError, KeyError):
         return None
+
+
+def _too_deep(schema: pa.Schema) -> bool:
+    """Nested deeper than a line may be: the exact path names the line."""
+    return any(json_guards.type_depth(field.type) > json_guards.MAX_DEPTH for field in schema)
 
 
 def _first_record(data: bytes) -> dict | None:
@@ -407,9 +439,11 @@ def _read_exact(data: bytes, file, drop: bool, start_line: int = 1, start_byte: 
             continue
         try:
             record = loads(line)
-            reason = None if isinstance(record, dict) else "Not a JSON object"
+            reason = json_guards.nesting_problem(line, record) if isinstance(record, dict) else "Not a JSON object"
+        except RecursionError:
+            reason = f"nests more than {json_guards.MAX_DEPTH} levels deep"
         except ValueError as error:
-            reason = "only whitespace" if not line.strip() else f"not valid JSON ({error})"
+            reason = "only whitespace" if not line.strip() else _json_reason(error)
         if reason is not None:
             if drop:
                 continue
@@ -433,6 +467,12 @@ def _read_exact(data: bytes, file, drop: bool, start_line: int = 1, start_byte: 
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
+def _json_reason(error: ValueError) -> str:
+    if "integer string conversion" in str(error):  # Python's own limit, not a JSON syntax error
+        return "it holds an integer of more than 4300 digits, more than can be read"
+    return f"not valid JSON ({error})"
+
+
 _SIMPLE_TYPES = {
     frozenset({int}): pa.int64(),
     frozenset({float}): pa.float64(),
@@ -451,11 +491,9 @@ def _column(name: str, values: list) -> tuple[pa.Field, pa.Array]:
     try:
         simple = _SIMPLE_TYPES.get(frozenset(kinds))
         if simple is not None:
-            try:
-                return pa.field(name, simple), pa.array(values, simple)
-            except OverflowError:
-                # An int beyond int64: as in CSV, the column widens to float64.
-                return pa.field(name, pa.float64()), pa.array(values, pa.float64())
+            # An int beyond int64, or beyond ±2**53 among floats, fails here: the column is then
+            # mixed, which keeps every value exactly (P11).
+            return pa.field(name, simple), pa.array(values, simple)
         if kinds == {dict} or kinds == {list}:
             array = pa.array(values)
             return pa.field(name, array.type), array
