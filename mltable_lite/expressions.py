@@ -1122,10 +1122,12 @@ class _Compiler:
         if isinstance(node, Not):
             return _Typed(~self.condition(node.operand, " (an operand of 'not')"), "bool", pa.bool_(), nonnull=True)
         if isinstance(node, And):
-            return _Typed(_all([self.condition(o, " (an operand of 'and')") for o in node.operands]),
+            sets, rest = self.memberships(node.operands, "!=")
+            return _Typed(_all(sets + [self.condition(o, " (an operand of 'and')") for o in rest]),
                           "bool", pa.bool_(), nonnull=True)
         if isinstance(node, Or):
-            parts = [self.condition(o, " (an operand of 'or')") for o in node.operands]
+            sets, rest = self.memberships(node.operands, "==")
+            parts = sets + [self.condition(o, " (an operand of 'or')") for o in rest]
             result = parts[0]
             for part in parts[1:]:
                 result = result | part
@@ -1137,6 +1139,53 @@ class _Compiler:
             expr = pc.coalesce(pc.starts_with(column.expr, pattern=node.prefix), _FALSE)
             return _Typed(expr, "bool", pa.bool_(), nonnull=True)
         raise TypeError(f"Not an expression node: {node!r}")
+
+    # -- set membership ----------------------------------------------------------------------
+
+    def memberships(self, operands: tuple, op: str) -> tuple[list, list]:
+        """``col == v1 or col == v2 or ...`` (``op`` ``==``) and ``col != v1 and col != v2 and ...``
+        (``!=``) as one set-membership test per column, plus the operands left as they are.
+
+        The same answer as the comparisons one by one, in one pass over the column instead of one
+        pass (and one Acero node) per term: 7 000 terms took a minute on a million rows.
+        """
+        by_column: dict = {}
+        for operand in operands:
+            pair = _column_and_literal(operand, op)
+            if pair is not None:
+                by_column.setdefault(pair[0], []).append((operand, pair[1]))
+        grouped, sets = set(), []
+        for column_node, members in by_column.items():
+            if len(members) < _MIN_SET_TERMS:
+                continue
+            membership = self.membership(column_node, [literal for _, literal in members], negate=op == "!=")
+            if membership is not None:
+                sets.append(membership)
+                grouped.update(id(operand) for operand, _ in members)
+        return sets, [operand for operand in operands if id(operand) not in grouped]
+
+    def membership(self, column_node: Expr, literals: list, negate: bool) -> pc.Expression | None:
+        """``column in literals`` (``not in`` with ``negate``), null-safe as ``==`` / ``!=`` are;
+        ``None`` where the kinds need the comparisons' own rules (dates, mixed kinds)."""
+        column = self.value(column_node)
+        kinds = {type(literal) for literal in literals}
+        if column.kind == "num" and kinds <= {Int, Float, Bool}:
+            if column.type == pa.int64() and Float not in kinds:
+                values = pa.array([int(literal.value) for literal in literals], pa.int64())
+            else:
+                column = _to_float(column)
+                values = pa.array([float(literal.value) for literal in literals], pa.float64())
+        elif column.kind == "str" and kinds == {String}:
+            values = pa.array([literal.value for literal in literals], column.type)
+        elif column.kind == "bool" and kinds == {Bool}:
+            values = pa.array([literal.value for literal in literals], pa.bool_())
+        else:
+            return None
+        found = pc.is_in(column.expr, value_set=values)
+        if not negate:
+            return found
+        # a != v is false for a null a, as every comparison with null is (COMPATIBILITY §9).
+        return ~found if column.nonnull else pc.is_valid(column.expr) & ~found
 
     # -- arithmetic ------------------------------------------------------------------------
 
@@ -1302,6 +1351,29 @@ def _field_type(path: tuple, schema: pa.Schema) -> pa.DataType:
                 f"{', '.join(repr(n) for n in names) or '(none)'}.")
         data_type = data_type.field(name).type
     return data_type
+
+
+# Fewer terms on one column are compiled as they are written.
+_MIN_SET_TERMS = 4
+
+
+def _column_and_literal(node: Expr, op: str) -> tuple[Expr, Expr] | None:
+    """``(column, literal)`` when ``node`` is ``column op literal`` or ``literal op column`` with a
+    literal a set can hold (an int64, float, string or bool)."""
+    if not isinstance(node, Compare) or node.ops != (op,):
+        return None
+    left, right = node.operands
+    if isinstance(left, Column) and _set_literal(right):
+        return left, right
+    if isinstance(right, Column) and _set_literal(left):
+        return right, left
+    return None
+
+
+def _set_literal(node: Expr) -> bool:
+    if isinstance(node, Int):
+        return -(2**63) <= node.value <= 2**63 - 1
+    return isinstance(node, (Float, String, Bool))
 
 
 def _all(parts: list) -> pc.Expression:
