@@ -26,6 +26,7 @@ ACCOUNT = "devstoreaccount1"
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 CONTAINER = "bench"
 FOLDER = "small"
+BIG_FOLDER = "big"
 URI = f"wasbs://{CONTAINER}@{ACCOUNT}.blob.core.windows.net/{FOLDER}"
 _LISTENING = re.compile(r"successfully listens on http://127\.0\.0\.1:(\d+)")
 _PROXY_LISTENING = re.compile(r"listening on (\d+)")
@@ -50,9 +51,11 @@ def unavailable() -> str | None:
 
 
 @contextlib.contextmanager
-def azurite_with_files(local_folder: Path, latency_ms: float = 0, startup_timeout: float = 60) -> Iterator[str]:
-    """Start Azurite, upload every file of ``local_folder`` under ``bench/small/``; yield the
-    connection string the readers use (through a latency proxy when ``latency_ms`` > 0)."""
+def azurite_with_files(local_folder: Path, latency_ms: float = 0, startup_timeout: float = 60,
+                       big_folder: Path | None = None) -> Iterator[str]:
+    """Start Azurite, upload every file of ``local_folder`` under ``bench/small/`` (and of
+    ``big_folder``, if given, under ``bench/big/``); yield the connection string the readers use
+    (through a latency proxy when ``latency_ms`` > 0)."""
     location = Path(tempfile.mkdtemp(prefix="bench-azurite-"))
     log = (location / "azurite.log").open("w+")
     proxy_log = (location / "proxy.log").open("w+")
@@ -63,6 +66,8 @@ def azurite_with_files(local_folder: Path, latency_ms: float = 0, startup_timeou
     try:
         port = _wait_for_port(log, processes[0], _LISTENING, "Azurite", startup_timeout)
         _upload(local_folder, connection_string(port))
+        if big_folder is not None:
+            _upload(big_folder, connection_string(port), BIG_FOLDER)
         if latency_ms > 0:
             processes.append(subprocess.Popen(
                 [sys.executable, str(Path(__file__).with_name("_latency_proxy.py")), "--target-port", str(port),
@@ -96,16 +101,22 @@ def _wait_for_port(log, server: subprocess.Popen, pattern: re.Pattern, name: str
     raise RuntimeError(f"{name} did not start listening within {timeout:.0f}s")
 
 
-def _upload(local_folder: Path, connection: str) -> None:
+def _upload(local_folder: Path, connection: str, folder: str = FOLDER) -> None:
+    from azure.core.exceptions import ResourceExistsError
     from azure.storage.blob import BlobServiceClient
 
     service = BlobServiceClient.from_connection_string(connection)
     container = service.get_container_client(CONTAINER)
-    container.create_container()
+    try:
+        container.create_container()
+    except ResourceExistsError:
+        pass
     files = sorted(path for path in local_folder.iterdir() if path.is_file())
 
     def upload(path: Path) -> None:
-        container.upload_blob(f"{FOLDER}/{path.name}", path.read_bytes(), overwrite=True)
+        # One Put Blob per file (max_single_put_size covers 64 MiB): the service keeps its Content-MD5.
+        container.upload_blob(f"{folder}/{path.name}", path.read_bytes(), overwrite=True,
+                              max_concurrency=1)
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         list(pool.map(upload, files))

@@ -13,6 +13,8 @@ Every data set is built from the same six columns (:data:`COLUMNS`), drawn with 
 * ``small-csv/`` -- ``small_files`` CSV files of :data:`SMALL_FILE_ROWS` rows (about 5 KB each).
 * ``azure-csv/`` -- ``azure_files`` CSV files of :data:`AZURE_FILE_ROWS` rows (about 20 KB each),
   uploaded to Azurite by the Azure workload.
+* ``azure-big/`` -- ``azure_big_files`` files of ``azure_big_mb`` MiB of random bytes, uploaded to
+  Azurite beside ``azure-csv/`` by the copy workload.
 * ``tiny/tiny.csv`` -- 5 rows, for the fresh-process workload.
 
 Each data set has its own manifest in ``<data-dir>/manifests/``; only the sets that the chosen
@@ -72,6 +74,8 @@ class Sizes:
     files: int = 8
     small_files: int = 10_000
     azure_files: int = 500
+    azure_big_files: int = 4
+    azure_big_mb: int = 64
 
     @property
     def rows_per_file(self) -> int:
@@ -91,6 +95,7 @@ class Data:
     delta_dir = property(lambda self: self.root / "delta")
     small_dir = property(lambda self: self.root / "small-csv")
     azure_dir = property(lambda self: self.root / "azure-csv")
+    azure_big_dir = property(lambda self: self.root / "azure-big")
     tiny_csv = property(lambda self: self.root / "tiny" / "tiny.csv")
 
     @property
@@ -216,6 +221,13 @@ def _write_small_files(directory: Path, count: int, rows_each: int, stream: int)
             write_csv(piece, directory / f"part-{number:0{width}d}.csv")
 
 
+def _write_big_files(directory: Path, count: int, mib: int) -> None:
+    _empty(directory)
+    generator = np.random.default_rng([SEED, 3])
+    for number in range(count):
+        (directory / f"blob-{number}.bin").write_bytes(generator.bytes(mib << 20))
+
+
 def _write_tiny(data: Data) -> None:
     _empty(data.tiny_csv.parent)
     data.tiny_csv.write_text(TINY_CSV)
@@ -238,11 +250,13 @@ def _data_sets(data: Data) -> dict[str, tuple[dict, Callable[[Data], None]]]:
                   lambda d: _write_small_files(d.small_dir, d.sizes.small_files, SMALL_FILE_ROWS, stream=1)),
         "azure": ({"files": data.sizes.azure_files, "rows_each": AZURE_FILE_ROWS},
                   lambda d: _write_small_files(d.azure_dir, d.sizes.azure_files, AZURE_FILE_ROWS, stream=2)),
+        "azure_big": ({"files": data.sizes.azure_big_files, "mib_each": data.sizes.azure_big_mb},
+                      lambda d: _write_big_files(d.azure_big_dir, d.sizes.azure_big_files, d.sizes.azure_big_mb)),
         "tiny": ({}, _write_tiny),
     }
 
 
-DATA_SETS = ("main", "delta", "small", "azure", "tiny")
+DATA_SETS = ("main", "delta", "small", "azure", "azure_big", "tiny")
 
 
 def prepare(root: Path, sizes: Sizes, needed: set[str]) -> Data:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from _timing import Outcome
-from workloads import CONTESTANTS, TARGETS, Target, Workload
+from workloads import CONTESTANTS, COPY_COLUMNS, TARGETS, Target, Workload
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ["pyarrow", "pandas", "numpy", "polars", "duckdb", "deltalake", "adlfs", "azure-storage-blob"]
@@ -173,6 +173,23 @@ def _table(results: list[WorkloadResult], columns: list[str], metric: str, notes
     return lines
 
 
+def _copy_table(results: list[WorkloadResult], notes: Notes) -> list[str]:
+    """Time, MB/s and mltable_lite's ratio for each contestant of the copy workloads."""
+    lines = ["| workload | " + " | ".join(CONTESTANTS[name] for name in COPY_COLUMNS) + " |",
+             "|---" + "|---:" * len(COPY_COLUMNS) + "|"]
+    for result in results:
+        moved = result.workload.bytes_moved() if not result.skipped else 0
+        cells = []
+        for name in COPY_COLUMNS:
+            text = _cell(result, name, "time", notes)
+            if not _missing(result, name) and moved:
+                seconds = _value(result.outcomes[name], "time")
+                text = text.replace(" s", f" s, {moved / MB / seconds:,.0f} MB/s", 1)
+            cells.append(text)
+        lines.append(f"| {result.workload.title} | " + " | ".join(cells) + " |")
+    return lines
+
+
 # --- targets --------------------------------------------------------------------------------------
 
 
@@ -249,7 +266,8 @@ def render(results: list[WorkloadResult], *, command: str, data_description: str
            reference_python: str | None, load_before: str, load_after: str, data_root: str,
            profiles: dict[str, str]) -> str:
     by_name = {result.workload.name: result for result in results}
-    in_process = [r for r in results if not r.workload.whole_process]
+    in_process = [r for r in results if not r.workload.whole_process and not r.workload.moves_files]
+    copies = [r for r in results if r.workload.moves_files]
     whole = [r for r in results if r.workload.whole_process]
     notes = Notes()
     lines = [
@@ -272,6 +290,9 @@ def render(results: list[WorkloadResult], *, command: str, data_description: str
     if in_process:
         lines += ["", "## Time, in process (imports already paid)", "",
                   *_table(in_process, ["mltable_lite", "pyarrow", "pandas", "polars", "duckdb"], "time", notes)]
+    if copies:
+        lines += ["", "## Copying files (time and throughput; imports already paid)", "",
+                  *_copy_table(copies, notes)]
     if whole:
         columns = list(CONTESTANTS)
         lines += ["", "## Whole process: time to DataFrame (interpreter start, imports, read; exit excluded)", "",

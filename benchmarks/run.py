@@ -36,7 +36,7 @@ import workloads as _workloads  # noqa: E402
 RESULTS_FILE = HERE / "RESULTS.md"
 REFERENCE_ENV = "MLTABLE_REFERENCE_PYTHON"
 DEFAULT_REPEAT = 5
-QUICK = {"rows": 160_000, "small_files": 500, "azure_files": 100, "repeat": 3}
+QUICK = {"rows": 160_000, "small_files": 500, "azure_files": 100, "azure_big_mb": 16, "repeat": 3}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -82,7 +82,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                             "azure_files": round(defaults.azure_files * args.scale)}
     args.sizes = _data.Sizes(rows=args.rows or base["rows"], files=args.files,
                              small_files=args.small_files or base["small_files"],
-                             azure_files=args.azure_files or base["azure_files"])
+                             azure_files=args.azure_files or base["azure_files"],
+                             azure_big_mb=QUICK["azure_big_mb"] if args.quick else defaults.azure_big_mb)
     if args.data_dir is None:
         args.data_dir = HERE / "data" / "quick" if args.quick else HERE / "data"
     if args.azure_latency_ms <= 0:
@@ -175,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
                    f"{_data.PARQUET_ROW_GROUP:_} rows, sorted by id), JSON lines and a Delta table of "
                    f"{_data.DELTA_VERSIONS} versions; {sizes.small_files:_} small CSV files of "
                    f"{_data.SMALL_FILE_ROWS} rows; {sizes.azure_files} CSV files of {_data.AZURE_FILE_ROWS} rows "
-                   f"on Azurite; seed {_data.SEED}; in `{data.root}`")
+                   f"on Azurite (and {sizes.azure_big_files} files of {sizes.azure_big_mb} MiB of random bytes for "
+                   f"the copy); seed {_data.SEED}; in `{data.root}`")
     report = _report.render(list(results.values()), command=command, data_description=description,
                             repeat=args.repeat, reference_python=reference_python, load_before=load_before,
                             load_after=_report.load_average(), data_root=str(data.root), profiles=profiles)

@@ -41,7 +41,10 @@ CONTESTANTS = {
     "duckdb": "duckdb",
     "mltable": "mltable (reference)",
     "one_file": "mltable_lite, 1 of the files",
+    "adlfs_get": "adlfs fs.get loop",
+    "sdk_download": "download_blob(max_concurrency=8) per file",
 }
+COPY_COLUMNS = ["mltable_lite", "adlfs_get", "sdk_download"]
 
 
 @dataclass
@@ -55,6 +58,8 @@ class Workload:
     absent: dict[str, str] = field(default_factory=dict)    # contestant -> why it has no code here
     context: Callable[[], ContextManager] = contextlib.nullcontext   # e.g. a running Azurite
     unavailable: Callable[[], str | None] = lambda: None    # why the whole workload cannot run
+    moves_files: bool = False    # a copy: reported in its own table, with MB/s (see bytes_moved)
+    bytes_moved: Callable[[], int] = lambda: 0
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,10 @@ TARGETS = [
     Target("azurite", "pandas", 0.25, "Azurite, small files ≥ 4× faster than the sequential adlfs loop"),
     Target("azurite_latency", "pandas", 0.25,
            "Azurite + emulated round trip, small files ≥ 4× faster than the sequential adlfs loop"),
+    Target("azurite_copy", "adlfs_get", 0.50,
+           "Download from Azurite (small files + 64 MB files) ≥ 2× faster than a sequential adlfs fs.get loop"),
+    Target("azurite_copy", "sdk_download", 1.0,
+           "Download from Azurite no slower than azure-storage-blob download_blob(max_concurrency=8) per file"),
 ]
 
 
@@ -301,6 +310,7 @@ def build(data: Data, reference_python: str | None, azure_latency_ms: float = AZ
         _small_files_workload(data, no_reference),
         _azurite_workload(data, no_reference),
         _azurite_workload(data, no_reference, azure_latency_ms),
+        _azurite_copy_workload(data),
         folder_workload("csv", "CSV folder → pandas", "main", True),
         folder_workload("parquet", "Parquet folder → pandas", "main", True),
         folder_workload("jsonl", "JSON lines folder → pandas", "main", True),
@@ -384,6 +394,72 @@ def _azurite_workload(data: Data, no_reference: dict[str, str], latency_ms: floa
         name, title = "azurite_latency", f"{title}, {latency_ms:g} ms added per request"
     return Workload(name, title, False, frozenset({"azure"}), Expected(data.azure_rows, len(COLUMNS)), contestants,
                     absent, context=running_azurite, unavailable=_azurite.unavailable)
+
+
+def _azurite_copy_workload(data: Data) -> Workload:
+    """Download a container holding the small CSV files and a few big files from Azurite to local
+    disk: ``mltable_lite.copy`` against the loops users write with adlfs and with the Azure SDK.
+    Every run starts from an empty destination and ends by checking the files and bytes there."""
+    import _azurite
+
+    local_folders = [str(data.azure_dir), str(data.azure_big_dir)]
+    source = f"wasbs://{_azurite.CONTAINER}@{_azurite.ACCOUNT}.blob.core.windows.net/"
+
+    def destination(name: str) -> str:
+        return str(data.root / "copied" / name)
+
+    def program(name: str, copy: str) -> str:
+        return (f"shutil.rmtree({destination(name)!r}, ignore_errors=True)\n{copy}\n"
+                f"_got = [os.path.join(r, f) for r, _, names in os.walk({destination(name)!r}) for f in names]\n"
+                f"_want = [os.path.join(r, f) for folder in {local_folders!r} for r, _, names in os.walk(folder) "
+                "for f in names]\n"
+                "assert (len(_got), sum(map(os.path.getsize, _got))) == (len(_want), sum(map(os.path.getsize, _want)))\n"
+                "df = pd.DataFrame({'files': [len(_got)]})")
+
+    @contextlib.contextmanager
+    def running_azurite():
+        with _azurite.azurite_with_files(data.azure_dir, big_folder=data.azure_big_dir) as connection:
+            os.environ[AZURITE_ENV] = connection
+            try:
+                yield
+            finally:
+                os.environ.pop(AZURITE_ENV, None)
+
+    def bytes_moved() -> int:
+        return sum(os.path.getsize(os.path.join(folder, name)) for folder in local_folders
+                   for name in os.listdir(folder))
+
+    setup = f"import os, shutil\nimport pandas as pd\nCONNECTION_STRING = os.environ[{AZURITE_ENV!r}]"
+    contestants = [
+        Contestant("mltable_lite", program("mltable_lite", f"mltable.copy({source!r}, {destination('mltable_lite')!r}, "
+                                           "storage_options={'connection_string': CONNECTION_STRING})"),
+                   f"import mltable_lite as mltable\n{setup}"),
+        # The loop a user writes with adlfs: one blob after another.
+        Contestant("adlfs_get", program("adlfs_get", (
+            f"for path in fs.find({_azurite.CONTAINER!r}):\n"
+            f"    target = os.path.join({destination('adlfs_get')!r}, path.split('/', 1)[1])\n"
+            "    os.makedirs(os.path.dirname(target), exist_ok=True)\n"
+            "    fs.get(path, target)")),
+            f"import adlfs\n{setup}\n"
+            "fs = adlfs.AzureBlobFileSystem(connection_string=CONNECTION_STRING, use_listings_cache=False)",
+            requires=("adlfs",)),
+        # The SDK's own parallel download, one blob after another (8 ranges in flight for a big one).
+        Contestant("sdk_download", program("sdk_download", (
+            "for blob in container.list_blobs():\n"
+            f"    target = os.path.join({destination('sdk_download')!r}, blob.name)\n"
+            "    os.makedirs(os.path.dirname(target), exist_ok=True)\n"
+            "    with open(target, 'wb') as handle:\n"
+            "        container.download_blob(blob.name, max_concurrency=8).readinto(handle)")),
+            f"from azure.storage.blob import BlobServiceClient\n{setup}\n"
+            f"container = BlobServiceClient.from_connection_string(CONNECTION_STRING).get_container_client("
+            f"{_azurite.CONTAINER!r})", requires=("azure.storage.blob",)),
+    ]
+    sizes = data.sizes
+    title = (f"{sizes.azure_files} small CSV files + {sizes.azure_big_files} files of {sizes.azure_big_mb} MiB, "
+             "Azurite → local disk")
+    return Workload("azurite_copy", title, False, frozenset({"azure", "azure_big"}), Expected(1, 1), contestants,
+                    context=running_azurite, unavailable=_azurite.unavailable, moves_files=True,
+                    bytes_moved=bytes_moved)
 
 
 def _write_parquet_workload(data: Data) -> Workload:

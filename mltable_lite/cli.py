@@ -336,13 +336,15 @@ def _copy(arguments) -> int:
                       max_concurrency=arguments.max_concurrency,
                       show_progress=not arguments.quiet and sys.stderr.isatty())
     except CopyFailed as failed:
-        print(f"{PROG}: error: {failed.result.summary()}", file=sys.stderr)
-        return 1
+        result = failed.result
     if arguments.dry_run:
         for source, destination in result.copied:
             print(f"would copy  {source} -> {destination}")
         for source, destination in result.skipped:
             print(f"up to date  {source} -> {destination}")
+    if not result.ok:   # the summary, with a line per failed file
+        print(f"{PROG}: error: {result.summary()}", file=sys.stderr)
+        return 1
     if arguments.dry_run or not arguments.quiet:
         print(result.summary())
     return 0

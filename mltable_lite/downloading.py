@@ -53,7 +53,7 @@ def download(table, target_path: str | None = None, *, stream_column: str | None
     store = open_store(target)
     places = [os.path.join(target, *_portable_path(file).split("/")) for file in files]
     transfers = [Transfer(file, place, place) for file, place in zip(files, places)]
-    result = run_transfers(transfers, store, listed_folder=target, overwrite=overwrite,
+    result = run_transfers(transfers, store, overwrite=overwrite,
                            max_concurrency=max_concurrency, show_progress=show_progress)
     failures = missing + [(source, why) for source, _, why in result.failed]
     if failures:

@@ -48,7 +48,7 @@ from urllib.parse import unquote, urlsplit
 from ..errors import MLTableError, UserErrorException
 from ..logs import get_logger
 from . import FileRef, FileStat, Store, canonical_uri, expand_paths, is_local, local_path, open_store, scheme_of
-from .globbing import has_wildcard
+from .globbing import compile_pattern, has_wildcard
 from . import parts
 from .secrets import redact, strip_secret_query
 
@@ -58,6 +58,7 @@ MAX_CONCURRENCY = 16     # files in flight at once
 PART_WORKERS = 8         # parts of big files in flight at once, over all files
 PARTS_AHEAD = 8          # parts of one file read (and held) ahead of its MD5
 BIG_FILES_AT_ONCE = 2    # big files in flight at once: memory stays below 2 × PARTS_AHEAD parts
+LIST_ABOVE = 16          # more files than this copied to a remote store: list its destination once
 _HASH_CHUNK = 8 << 20
 _SHOWN_FAILURES = 20
 _log = get_logger(__name__)
@@ -176,7 +177,7 @@ def plan_copy(source: Any, destination: str, source_options: dict | None = None,
         _refuse_same_file(files[0], store, dest_path, shown_root)
         return [Transfer(files[0], dest_path, shown_root)], store, dest_path
     for spec in specs:
-        _refuse_copy_into_itself(spec, source_options, store, dest_path, shown_root)
+        _refuse_copy_into_itself(spec, store, dest_path, shown_root)
     transfers, seen = [], {}
     for file in files:
         relative = _relative_name(file)
@@ -206,8 +207,7 @@ def _source_specs(source: Any, options: dict | None) -> list[_Spec]:
         if not isinstance(entry, str) or not entry:
             raise UserErrorException(f"Each source must be a path or URI, or a dict with one key, 'file', 'folder' or "
                                      f"'pattern', whose value is a path; not {entry!r:.100}.")
-        if isinstance(entry, str):
-            specs.append(_spec_of(entry, options))
+        specs.append(_spec_of(entry, options))
     return specs
 
 
@@ -240,20 +240,21 @@ def _refuse_same_file(file: FileRef, store: Store, dest_path: str, shown: str) -
         raise UserErrorException(f"Cannot copy '{file.display}' onto itself ('{shown}'). Name another destination.")
 
 
-def _refuse_copy_into_itself(spec: _Spec, options: dict | None, store: Store, dest_path: str, shown: str) -> None:
-    """A destination inside a source folder would be copied again by the next run, and again."""
+def _refuse_copy_into_itself(spec: _Spec, store: Store, dest_path: str, shown: str) -> None:
+    """A destination inside a source folder (or a pattern's fixed part) would be copied again by
+    the next run, and again."""
     if spec.kind == "file":
         return
-    if is_local(spec.uri) and not store.remote:
-        source = os.path.realpath(local_path(spec.uri) if spec.kind == "folder" else
-                                  os.path.dirname(local_path(spec.uri)))
-        inside = os.path.realpath(dest_path) + os.sep
-        if inside.startswith(source.rstrip(os.sep) + os.sep):
-            raise UserErrorException(f"Cannot copy '{spec.given}' into '{shown}', a folder inside it. Choose a "
-                                     "destination outside the source.")
-        return
-    source_uri = _without_query(spec.uri if spec.kind == "folder" else spec.uri.rsplit("/", 1)[0]).rstrip("/")
-    if (_without_query(store.uri_of(dest_path)).rstrip("/") + "/").startswith(source_uri + "/"):
+    local = is_local(spec.uri) and not store.remote
+    source = local_path(spec.uri) if local else _without_query(spec.uri)
+    if spec.kind == "pattern":
+        source = compile_pattern(source)[0]
+    if local:
+        source, destination = os.path.realpath(source), os.path.realpath(dest_path)
+        separator = os.sep
+    else:
+        destination, separator = _without_query(store.uri_of(dest_path)), "/"
+    if (destination.rstrip(separator) + separator).startswith(source.rstrip(separator) + separator):
         raise UserErrorException(f"Cannot copy '{spec.given}' into '{shown}', a folder inside it. Choose a "
                                  "destination outside the source.")
 
@@ -342,8 +343,14 @@ class _Engine:
         pool = ThreadPoolExecutor(max_workers=self.files, thread_name_prefix="mltable_lite_copy")
         try:
             futures = [pool.submit(self._one, transfer) for transfer in transfers]
-            for transfer, future in zip(transfers, futures):
-                future.result()   # _one records its own outcome; this waits, in order
+            for transfer, future in zip(transfers, futures):   # outcomes in the transfers' order
+                outcome, copied, why = future.result()
+                pair = (transfer.source.display, transfer.shown)
+                if outcome == "failed":
+                    self.result.failed.append((*pair, why))
+                else:
+                    getattr(self.result, outcome).append(pair)
+                    self.result.bytes_copied += copied
         except BaseException:
             self.stopping.set()   # Ctrl-C: files in flight stop at their next part, uncommitted
             raise
@@ -354,37 +361,33 @@ class _Engine:
 
     # --- one file --------------------------------------------------------------------------------
 
-    def _one(self, transfer: Transfer) -> None:
+    def _one(self, transfer: Transfer) -> tuple[str, int, str]:
+        """``(outcome, bytes copied, why it failed)``; outcome is 'copied', 'skipped' or 'failed'."""
         source = transfer.source
-        pair = (source.display, transfer.shown)
+        size = max(source.size, 0)
         try:
             there = self.existing.get(transfer.destination) if self.existing is not None else \
                 self.store.stat(transfer.destination)
             if there is not None and not self.overwrite:
                 same, why = self._compare(transfer, there)
                 if same:
-                    self._record("skipped", pair, size=max(source.size, 0))
-                    return
+                    self._file_done(skipped_bytes=size)
+                    return "skipped", 0, ""
                 raise UserErrorException(f"the destination exists and differs ({why}); pass overwrite=True "
                                          "(--overwrite) to replace it")
-            if self.dry_run:
-                self._record("copied", pair, copied=max(source.size, 0))
-                return
-            copied = self._copy(transfer)
-            self._record("copied", pair, copied=copied)
-        except Exception as error:  # noqa: BLE001 — every failure is reported per file, below
-            self._record("failed", pair, why=_why(error), size=max(source.size, 0))
+            copied = size if self.dry_run else self._copy(transfer)
+            self._file_done()
+            return "copied", copied, ""
+        except Exception as error:  # noqa: BLE001 — every failure is reported per file
+            why = _why(error)
+            _log.debug("copy failed: %s -> %s: %s", source.display, transfer.shown, why)
+            self._file_done()
+            return "failed", 0, why
 
-    def _record(self, outcome: str, pair: tuple[str, str], copied: int = 0, size: int = 0, why: str = "") -> None:
+    def _file_done(self, skipped_bytes: int = 0) -> None:
         with self.lock:
-            if outcome == "failed":
-                self.result.failed.append((*pair, why))
-                _log.debug("copy failed: %s -> %s: %s", *pair, why)
-            else:
-                getattr(self.result, outcome).append(pair)
-                self.result.bytes_copied += copied
-            if outcome == "skipped":   # the bar measures the bytes to copy
-                self.bar.add_total(nbytes=-size)
+            if skipped_bytes:   # the bar measures the bytes to copy
+                self.bar.add_total(nbytes=-skipped_bytes)
             self.bar.advance(files=1)
 
     def _progress(self, nbytes: int) -> None:
@@ -579,7 +582,10 @@ def copy(source: str | list, destination: str, *, overwrite: bool = False, dry_r
     source_options = storage_options if source_storage_options is None else source_storage_options
     destination_options = storage_options if destination_storage_options is None else destination_storage_options
     transfers, store, folder = plan_copy(source, destination, source_options, destination_options)
-    listed = folder if len(transfers) > 1 else None   # one file: one lookup, not a listing of the folder
+    # What is there already: on a remote store, one listing of the destination beats a request
+    # per file when there are many; a local disk answers each file's lookup at once, and its
+    # destination folder may hold far more than this copy writes.
+    listed = folder if store.remote and len(transfers) > LIST_ABOVE else None
     result = run_transfers(transfers, store, listed_folder=listed, overwrite=bool(overwrite), dry_run=dry_run,
                            max_concurrency=max_concurrency, show_progress=show_progress)
     if not result.ok:
