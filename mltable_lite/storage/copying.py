@@ -581,7 +581,10 @@ def copy(source: str | list, destination: str, *, overwrite: bool = False, dry_r
     """
     source_options = storage_options if source_storage_options is None else source_storage_options
     destination_options = storage_options if destination_storage_options is None else destination_storage_options
-    transfers, store, folder = plan_copy(source, destination, source_options, destination_options)
+    from ..progress import listing
+
+    with listing(show_progress):   # listing many remote files takes a while: a bar counts them
+        transfers, store, folder = plan_copy(source, destination, source_options, destination_options)
     # What is there already: on a remote store, one listing of the destination beats a request
     # per file when there are many; a local disk answers each file's lookup at once, and its
     # destination folder may hold far more than this copy writes.
