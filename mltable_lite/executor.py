@@ -18,7 +18,7 @@ import pyarrow as pa
 from .errors import UserErrorException
 from .logs import get_logger, log_read_plan
 from .mixed_columns import harmonize_json_tables, has_mixed, restore_mixed
-from .plan import ExtractPartitionFormat, Plan, SelectPartitions, Take
+from .plan import ExtractPartitionFormat, Plan, RandomPercentSample, SelectPartitions, Take, TakeRandomSample
 from .storage import FileRef, expand_paths
 from .transforms import apply as apply_transform
 
@@ -59,6 +59,10 @@ def stream_tables(plan: Plan, storage_options: dict | None = None, optimize: boo
     for transform in plan.transforms:
         if not isinstance(transform, (ExtractPartitionFormat, SelectPartitions)):
             stream = apply_transform(transform, stream)
+    if _samples(plan):
+        from .sampling import untagged
+
+        stream = map(untagged, stream)
     return iter(stream)
 
 
@@ -106,9 +110,14 @@ def _read(files: list[FileRef], plan: Plan, read_plan, wrap_reader=None) -> Iter
     # Fetching small remote files ahead is for reads of the data; a schema probe opens footers only.
     fetch_ahead = getattr(wrap_reader, "reads_data", True)
     selected = _selected_partitions(plan, files)
+    # Sampling draws per partition, numbered in the data read (after select_partitions, before
+    # pruning): the tables are cut at partition edges and marked with that number.
+    numbered = (selected if selected is not None else form.partitions(files, step)) if _samples(plan) else None
     if selected is None and read_plan.keep_files is None and not read_plan.row_group_filters:
         files = _prefetched(files) if fetch_ahead else files
         source = form.read(files, step, read_plan.columns)
+        if numbered is not None:
+            source = _cut_at_partitions(form, files, step, numbered, numbered, range(len(files)), source)
     else:
         if selected is None:
             selected = form.partitions(files, step)
@@ -123,10 +132,53 @@ def _read(files: list[FileRef], plan: Plan, read_plan, wrap_reader=None) -> Iter
             parts[file_index].append(part)
         files = _prefetched(files, only=set(parts)) if fetch_ahead else files
         source = form.read(files, step, read_plan.columns, parts)
+        if numbered is not None:
+            source = _cut_at_partitions(form, files, step, numbered, selected, sorted(parts), source)
     for index, table in source:
         if step.include_path_column:
             table = _with_path_column(table, step.path_column, files[index].display)
         yield index, table
+
+
+def _samples(plan: Plan) -> bool:
+    return any(isinstance(step, (TakeRandomSample, RandomPercentSample)) for step in plan.transforms)
+
+
+def _cut_at_partitions(form, files: list[FileRef], step, numbered: list[tuple], reading: list[tuple],
+                       files_read, source) -> Iterator[tuple[int, pa.Table]]:
+    """``source``'s tables cut where a partition ends, each marked with its partition's number in
+    ``numbered``. ``reading`` is the partitions read, in order; ``files_read`` the indices of the
+    files the read opens, in order (a text format's header depends on the position)."""
+    from .sampling import tagged
+
+    number = {pair: position for position, pair in enumerate(numbered)}
+    parts: dict[int, list] = {}
+    for index, part in reading:
+        parts.setdefault(index, []).append(part)
+    position = {index: place for place, index in enumerate(files_read)}
+    runs: dict[int, list] = {}  # file index → [[partition number, rows left (None: all)], ...]
+    for index, table in source:
+        if index not in runs:
+            chosen = parts.get(index, [])
+            counts = form.part_rows(files[index], step, chosen, position.get(index, 0)) if chosen else None
+            runs[index] = ([[number[(index, chosen[0])] if chosen else 0, None]] if counts is None else
+                           [[number[(index, part)], count] for part, count in zip(chosen, counts)])
+        queue, offset = runs[index], 0
+        while True:
+            current = queue[0]
+            if current[1] is None or len(queue) == 1 or table.num_rows == 0:
+                # The last partition of the file takes what is left (rows counted by lines may differ).
+                yield index, tagged(table.slice(offset) if offset else table, current[0])
+                break
+            size = min(current[1], table.num_rows - offset)
+            if size:
+                yield index, tagged(table.slice(offset, size), current[0])
+            offset += size
+            current[1] -= size
+            if current[1] == 0:
+                queue.pop(0)
+            if offset >= table.num_rows:
+                break
 
 
 def _prefetched(files: list[FileRef], only: set[int] | None = None) -> list[FileRef]:

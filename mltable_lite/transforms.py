@@ -1,9 +1,9 @@
 """Transform steps as stream functions: ``(step, tables) -> tables``, applied batch by batch.
 
 Every handler is a generator over Arrow tables, so a ``take`` that has its rows simply stops
-pulling, and the reads behind it stop too. Sampling draws each row's number from the seed and
-the row's position in the stream, so the same seed keeps the same rows whatever the batch size,
-thread count or machine.
+pulling, and the reads behind it stop too. Sampling keeps the rows the reference keeps: each
+row's number comes from the seed, its partition and its position there, so the same seed keeps
+the same rows whatever the batch size, thread count or machine.
 
 Example:
     >>> from mltable_lite.plan import Take
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Iterator
 
-import numpy as np
 import pyarrow as pa
 
 from .errors import UserErrorException
@@ -44,14 +43,24 @@ def _take(step: Take, stream: Stream) -> Iterator[pa.Table]:
 
 
 def _skip(step: Skip, stream: Stream) -> Iterator[pa.Table]:
+    from .sampling import partition_of, tagged
+
     remaining = step.count
+    # Observed: after a skip the reference numbers partitions from the one the skip ends in (its
+    # rest is partition 0), which changes what a later sample keeps.
+    ending = None
     for table in stream:
-        if remaining >= table.num_rows:
+        if ending is not None:
+            yield tagged(table, partition_of(table) - ending) if ending else table
+            continue
+        if remaining > table.num_rows:
             remaining -= table.num_rows
             yield table.slice(0, 0)
             continue
-        yield table.slice(remaining)
+        ending = partition_of(table)
+        rest = table.slice(remaining)
         remaining = 0
+        yield tagged(rest, 0) if ending else rest
 
 
 def _keep_columns(step: KeepColumns, stream: Stream) -> Iterator[pa.Table]:
@@ -110,29 +119,18 @@ _STREAM_METADATA = {b"mltable_lite.kind": b"stream"}
 
 # --- sampling -----------------------------------------------------------------------------------
 
-_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
-
-
-def row_draws(seed: int, start: int, count: int) -> np.ndarray:
-    """Uniform numbers in [0, 1) for rows ``start .. start+count-1``: splitmix64 of (seed, row).
-
-    A pure function of the seed and the row's position, so results never depend on batching.
-    """
-    with np.errstate(over="ignore"):
-        positions = np.arange(start, start + count, dtype=np.uint64)
-        z = positions * np.uint64(0x9E3779B97F4A7C15) + np.uint64(seed & 0xFFFFFFFFFFFFFFFF)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
-
-
 def _sample_between(low: float, high: float, seed: int, stream: Stream) -> Iterator[pa.Table]:
-    position = 0
+    """Keep the rows whose draw is in ``[low, high)``: the reference's generator, one stream per
+    partition, one number per row reaching this step (see :mod:`mltable_lite.sampling`)."""
+    from .sampling import draws, partition_of
+
+    seen: dict[int, int] = {}  # partition → its rows drawn for so far
     for table in stream:
-        draws = row_draws(seed, position, table.num_rows)
-        position += table.num_rows
-        yield table.filter(pa.array((draws >= low) & (draws < high)))
+        partition = partition_of(table)
+        start = seen.get(partition, 0)
+        seen[partition] = start + table.num_rows
+        values = draws(seed, partition, start, table.num_rows)
+        yield table.filter(pa.array((values >= low) & (values < high)))
 
 
 def _take_random_sample(step: TakeRandomSample, stream: Stream) -> Iterator[pa.Table]:

@@ -91,15 +91,89 @@ def test_filter_errors(csv_file):
         csv_file.filter("id.__class__").to_pandas_dataframe()
 
 
-def test_random_sample_is_deterministic_and_independent_of_batching(tmp_path, numbers):
-    one_group = tmp_path / "one.parquet"
-    pq.write_table(pa.table({"n": np.arange(2000), "half": np.arange(2000) % 2 == 0}), one_group)
-    sample = numbers.take_random_sample(0.1, seed=42).to_pandas_dataframe()["n"].tolist()
-    again = mltable.from_parquet_files([{"file": str(one_group)}]).take_random_sample(0.1, seed=42)
-    assert sample == again.to_pandas_dataframe()["n"].tolist()
-    assert 140 <= len(sample) <= 260 and sample == sorted(sample)
-    other = numbers.take_random_sample(0.1, seed=43).to_pandas_dataframe()["n"].tolist()
-    assert other != sample
+@pytest.fixture
+def counted(tmp_path):
+    """Two 2000-row CSV files (column i = 0..1999), as used to observe the reference's samples."""
+    for name in ("a.csv", "b.csv"):
+        (tmp_path / name).write_text("i\n" + "".join(f"{i}\n" for i in range(2000)))
+    return (mltable.from_delimited_files([{"file": str(tmp_path / "a.csv")}]),
+            mltable.from_delimited_files([{"file": str(tmp_path / name)} for name in ("a.csv", "b.csv")],
+                                         include_path_column=True))
+
+
+def _kept(tbl):
+    df = tbl.to_pandas_dataframe()
+    return [(path.endswith("b.csv"), int(i)) for path, i in zip(df["Path"], df["i"])] if "Path" in df else \
+        df["i"].tolist()
+
+
+@pytest.mark.parametrize("seed, probability, count, first", [
+    # Rows the reference (mltable 1.7) keeps from a 2000-row file.
+    (1, 0.1, 196, [6, 7, 29, 35, 37, 40, 45, 50, 54, 63, 70, 93, 133, 135, 149]),
+    (0, 0.1, 181, [21, 65, 66, 89, 90, 116, 155, 164, 168, 183, 189, 204, 213, 220, 230]),
+    (42, 0.5, 1037, [1, 4, 5, 7, 16, 17, 18, 19, 20, 21, 23, 27, 30, 31, 32]),
+    (12345, 0.9, 1781, [0, 1, 2, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16]),
+])
+def test_take_random_sample_keeps_the_rows_the_reference_keeps(counted, seed, probability, count, first):
+    kept = _kept(counted[0].take_random_sample(probability, seed))
+    assert len(kept) == count and kept[:15] == first
+
+
+def test_each_partition_draws_from_its_own_generator_as_in_the_reference(counted):
+    _, two = counted
+    kept = _kept(two.take_random_sample(0.1, 1))
+    assert len(kept) == 369 and kept[:3] == [(False, 6), (False, 7), (False, 29)]
+    assert [i for in_b, i in kept if in_b][:6] == [33, 36, 55, 60, 64, 67]  # the second file's own stream
+    # Only rows reaching the sample draw a number; select_partitions numbers what it keeps.
+    assert _kept(two.filter("i >= 1000").take_random_sample(0.1, 1))[:3] == [(False, 1006), (False, 1007),
+                                                                             (False, 1029)]
+    assert _kept(two.select_partitions(1).take_random_sample(0.1, 1))[:3] == [(True, 6), (True, 7), (True, 29)]
+    assert len(_kept(two.take(3000).take_random_sample(0.1, 1))) == 276
+    # A skip numbers the partitions from the one it ends in.
+    after_skip = _kept(two.skip(2500).take_random_sample(0.1, 1))
+    assert len(after_skip) == 145 and after_skip[:3] == [(True, 506), (True, 507), (True, 529)]
+    assert _kept(two.skip(2000).take_random_sample(0.1, 1))[:3] == [(True, 33), (True, 36), (True, 55)]
+    first, second = two.random_split(0.3, 1)
+    assert (len(_kept(first)), len(_kept(second))) == (1180, 2820)
+    assert len(_kept(two.take_random_sample(0.5, 3).take_random_sample(0.5, 4))) == 1014
+
+
+def test_parquet_row_groups_and_text_chunks_are_partitions_when_sampling(tmp_path):
+    import json
+
+    pq.write_table(pa.table({"i": np.arange(5000)}), tmp_path / "rg.parquet", row_group_size=1000)
+    pq.write_table(pa.table({"i": np.arange(5000, 6000)}), tmp_path / "rg2.parquet")
+    tbl = mltable.from_parquet_files([{"file": str(tmp_path / "rg.parquet")}, {"file": str(tmp_path / "rg2.parquet")}])
+    kept = tbl.take_random_sample(0.2, 7).to_pandas_dataframe()["i"].tolist()
+    assert len(kept) == 1223 and kept[:8] == [2, 9, 14, 19, 28, 31, 32, 33]
+    selected = tbl.select_partitions([1, 3, 5]).take_random_sample(0.2, 7).to_pandas_dataframe()["i"].tolist()
+    assert len(selected) == 613 and selected[:5] == [1002, 1009, 1014, 1019, 1028]
+    # Text files split every partition_size bytes, here 100 kB.
+    folder = tmp_path / "t"
+    folder.mkdir()
+    (folder / "big.csv").write_text("i,s\n" + "".join(f"{i},{'x' * (i % 37)}\n" for i in range(40000)))
+    (folder / "big.jsonl").write_text("".join(json.dumps({"i": i, "s": "y" * (i % 23)}) + "\n" for i in range(30000)))
+    (folder / "MLTable").write_text("paths:\n- file: big.csv\ntransformations:\n- read_delimited:\n"
+                                    "    partition_size: 100000\n")
+    text = mltable.load(str(folder))
+    kept = text.take_random_sample(0.05, 9).to_pandas_dataframe()["i"].tolist()
+    assert text.get_partition_count() == 10 and len(kept) == 2016 and kept[:8] == [13, 22, 43, 57, 84, 90, 111, 138]
+    selected = text.select_partitions([2, 5]).take_random_sample(0.3, 9).to_pandas_dataframe()["i"].tolist()
+    assert len(selected) == 2496 and selected[:4] == [8387, 8390, 8392, 8394]
+    (folder / "MLTable").write_text("paths:\n- file: big.jsonl\ntransformations:\n- read_json_lines:\n"
+                                    "    partition_size: 100000\n")
+    kept = mltable.load(str(folder)).take_random_sample(0.05, 9).to_pandas_dataframe()["i"].tolist()
+    assert len(kept) == 1523
+
+
+def test_random_sample_does_not_depend_on_how_a_file_is_read_in_pieces(counted, monkeypatch):
+    from mltable_lite.readers import _csv_pieces, delimited
+
+    expected = _kept(counted[1].take_random_sample(0.3, 5))
+    monkeypatch.setattr(delimited, "HEAD_SIZE", 1 << 10)
+    monkeypatch.setattr(_csv_pieces, "FIRST_PIECE_SIZE", 1 << 10)
+    monkeypatch.setattr(_csv_pieces, "PIECE_SIZE", 1 << 12)
+    assert _kept(counted[1].take_random_sample(0.3, 5)) == expected
 
 
 def test_random_split_halves_are_disjoint_and_complete(numbers):

@@ -9,6 +9,9 @@ differs from a format read whole, file by file.
 * :meth:`Format.partitions` — every partition as ``(file index, part)``, the unit of
   ``get_partition_count()`` and ``select_partitions`` (default: one per file; parquet row
   groups; ``partition_size`` byte chunks for text, :class:`TextFormat`).
+* :meth:`Format.part_rows` — how many rows each partition of a file holds, so that a read can be
+  cut at partition edges (sampling draws per partition, as the reference; default: a file is one
+  partition).
 * :meth:`Format.prune` — drop partitions that statistics prove hold no row passing the
   optimiser's filters (default: none dropped; parquet row groups).
 * :meth:`Format.read` — ``(file index, table)`` pairs for the files, or only for the chosen
@@ -64,6 +67,11 @@ class Format:
         """Every partition as ``(file index, part)``, in file order."""
         return [(index, 0) for index in range(len(files))]
 
+    def part_rows(self, file: FileRef, step, parts: list, position: int) -> list[int] | None:
+        """The rows each of ``parts`` (of ``file``, the ``position``-th file read) holds, in order;
+        ``None`` when the file is one partition, so there is nothing to cut."""
+        return None
+
     def prune(self, files: Sequence[FileRef], selected: list[tuple], filters: list) -> list[tuple]:
         """``selected`` partitions without those no row of which can pass ``filters`` (parsed
         filter trees); a format without statistics keeps them all."""
@@ -109,6 +117,12 @@ class TextFormat(Format):
         # An empty file (a Spark ``_SUCCESS`` marker) is no partition; an unknown size (-1) is one.
         return [(index, part) for index, file in enumerate(files)
                 for part in range(0 if file.size == 0 else _chunks(file, size))]
+
+    def part_rows(self, file: FileRef, step, parts: list, position: int) -> list[int] | None:
+        size = step.partition_size
+        if size is None or (len(parts) == 1 and _chunks(file, size) == 1):
+            return None
+        return [stop - start for start, stop in _row_ranges(file, size, parts, self.header_lines(step, position))]
 
     def read(self, files: Sequence[FileRef], step, columns: Sequence[str] | None = None,
              parts: dict[int, list] | None = None) -> Iterator[tuple[int, pa.Table]]:

@@ -233,6 +233,14 @@ class ParquetFormat(Format):
     def prune(self, files, selected, filters):
         return prune_row_groups(files, selected, filters)
 
+    def part_rows(self, file, step, parts, position):
+        source = open_source(file)
+        try:
+            metadata = parquet_file(file, source).metadata
+        finally:
+            source.close()
+        return None if metadata.num_row_groups == 1 else [metadata.row_group(part).num_rows for part in parts]
+
     def read(self, files, step, columns=None, parts=None):
         if parts is None:
             return self.read_files(files, step, columns)
