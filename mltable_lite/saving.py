@@ -21,14 +21,12 @@ import posixpath
 
 from .errors import UserErrorException
 from .plan_yaml import plan_to_dict
-from .progress import progress
-from .storage import FileRef, canonical_uri, expand_paths, is_local, local_path, open_store
+from .storage import canonical_uri, expand_paths, is_local, local_path, open_store
 from .storage.globbing import compile_pattern, has_wildcard
 from .writers.destination import ALREADY_EXISTS_CODE, OverwriteMode, overwrite_mode
 from .yaml_io import dump_yaml
 
 MLTABLE_FILE = "MLTable"
-_COPY_CHUNK = 8 << 20
 
 
 def save(table, path: str | None, overwrite=True, colocated: bool = False, show_progress: bool = False,
@@ -53,9 +51,12 @@ def save(table, path: str | None, overwrite=True, colocated: bool = False, show_
         raise UserErrorException(
             f"Cannot save a table that reads local files to the remote folder '{shown}' without copying them: "
             "its readers could not reach those files. Pass colocated=True to copy them next to the MLTable file.")
-    copier = _Copier(store, mode, shown, show_progress)
+    created: list[str] = []
     try:
-        rewrites = _copy_data(plan, store, folder, table._storage_options, copier) if colocated else None
+        rewrites = None
+        if colocated:
+            transfers, rewrites = _colocated_copies(plan, store, folder, table._storage_options)
+            _copy(transfers, store, mode, shown, show_progress, created)
         document = plan_to_dict(plan, relative_to_uri=folder_uri, path_rewrites=rewrites)
         try:
             store.write_bytes(target, dump_yaml(document).encode("utf-8"),
@@ -64,10 +65,12 @@ def save(table, path: str | None, overwrite=True, colocated: bool = False, show_
             raise _conflict(shown, "got an MLTable file from another writer while saving") from None
     except BaseException:
         if if_err_remove_files:
-            copier.remove_created()
+            for path in created:
+                try:
+                    store.delete(path)
+                except Exception:  # noqa: BLE001 — best effort; the error being raised matters more
+                    pass
         raise
-    finally:
-        copier.close()
 
 
 def _conflict(shown: str, why: str) -> UserErrorException:
@@ -75,27 +78,50 @@ def _conflict(shown: str, why: str) -> UserErrorException:
                               error_code=ALREADY_EXISTS_CODE)
 
 
-def _copy_data(plan, store, folder: str, storage_options, copier: "_Copier") -> dict:
-    """Copy every file the plan reads under ``folder``; return spec URI → path to write.
+def _colocated_copies(plan, store, folder: str, storage_options) -> tuple[list, dict]:
+    """The copies that make ``folder`` self-contained, and spec URI → the path to write instead.
 
     Local files keep their place relative to the folder the table came from (its MLTable folder,
     or the working directory for built tables); files outside it, and remote files, go under the
     name of their path spec's folder (a ``file`` at the top of ``folder``).
     """
+    from .storage.copying import Transfer
+
     base = local_path(plan.base_uri) if plan.base_uri and is_local(plan.base_uri) else os.getcwd()
     rewrites: dict[str, str] = {}
-    planned: list[tuple[FileRef, str]] = []
+    transfers = []
     for spec in plan.paths:
         anchor, relative = _anchor(spec, base, storage_options)
         for file in expand_paths([spec], storage_options):
             inside = file.path[len(anchor):] if anchor and file.path.startswith(anchor) else \
                 posixpath.basename(file.path.replace(os.sep, "/"))
-            planned.append((file, inside.replace(os.sep, "/").lstrip("/")))
+            target = store.join(folder, inside.replace(os.sep, "/").lstrip("/"))
+            transfers.append(Transfer(file, target, target))
         rewrites[spec.uri] = relative
-    copier.start(len(planned), sum(max(file.size, 0) for file, _ in planned))
-    for file, destination in planned:
-        copier.copy(file, store.join(folder, destination))
-    return rewrites
+    return transfers, rewrites
+
+
+def _copy(transfers: list, store, mode: OverwriteMode, shown: str, show_progress: bool, created: list[str]) -> None:
+    """Run the copies through the copy engine (many at once, big files in parts, each whole or not
+    at all, MD5-checked), honouring ``overwrite``; record in ``created`` what did not exist before."""
+    from .storage.copying import CopyFailed, run_transfers
+
+    pending, existing = [], []
+    for transfer in transfers:
+        if not transfer.source.store.remote and not store.remote and os.path.exists(transfer.destination) and \
+                os.path.samefile(transfer.source.path, transfer.destination):
+            continue  # the file is already where the table will read it
+        (existing if store.kind(transfer.destination) == "file" else pending).append(transfer)
+    if existing and mode is OverwriteMode.FAIL_ON_CONFLICT:
+        raise _conflict(shown, f"already holds '{existing[0].shown}', which saving would replace; pass "
+                               "overwrite=True to replace it or overwrite='skip' to keep it")
+    if mode is OverwriteMode.OVERWRITE:
+        pending += existing
+    fresh = {transfer.destination for transfer in pending} - {transfer.destination for transfer in existing}
+    result = run_transfers(pending, store, overwrite=True, show_progress=show_progress)
+    created.extend(destination for _, destination in result.copied if destination in fresh)
+    if not result.ok:
+        raise CopyFailed(result, f"Saving to '{shown}' failed: some files could not be copied")
 
 
 def _anchor(spec, base: str, storage_options) -> tuple[str, str]:
@@ -117,51 +143,3 @@ def _anchor(spec, base: str, storage_options) -> tuple[str, str]:
     if spec.kind == "file":
         anchor = path.rsplit("/", 1)[0]
     return anchor, path[len(anchor):].lstrip("/")
-
-
-class _Copier:
-    """Copies files into the save folder, each whole or not at all, honouring ``overwrite``;
-    remembers what it created so a failed save can remove exactly that."""
-
-    def __init__(self, store, mode: OverwriteMode, shown: str, show_progress: bool):
-        self.store, self.mode, self.shown = store, mode, shown
-        self.created: list[str] = []
-        self._show = show_progress
-        self._bar = progress(False, "")
-
-    def start(self, files: int, total_bytes: int) -> None:
-        self._bar = progress(self._show, f"copying to {self.shown}", total_files=files, total_bytes=total_bytes)
-
-    def copy(self, file: FileRef, target: str) -> None:
-        if not file.store.remote and not self.store.remote and os.path.exists(target) and \
-                os.path.samefile(file.path, target):
-            self._bar.advance(files=1, nbytes=file.size)
-            return  # the file is already where the table will read it
-        exists = self.store.kind(target) == "file"
-        if exists and self.mode is OverwriteMode.SKIP:
-            self._bar.advance(files=1, nbytes=file.size)
-            return
-        if exists and self.mode is OverwriteMode.FAIL_ON_CONFLICT:
-            raise _conflict(self.shown, f"already holds '{target}', which saving would replace; pass "
-                                        "overwrite=True to replace it or overwrite='skip' to keep it")
-        with file.store.open_input(file.path) as source, \
-                self.store.writing(target, overwrite=self.mode is OverwriteMode.OVERWRITE) as sink:
-            while True:
-                chunk = source.read(_COPY_CHUNK)
-                if not chunk:
-                    break
-                sink.write(chunk)
-                self._bar.advance(nbytes=len(chunk))
-        self._bar.advance(files=1)
-        if not exists:
-            self.created.append(target)
-
-    def remove_created(self) -> None:
-        for path in self.created:
-            try:
-                self.store.delete(path)
-            except Exception:  # noqa: BLE001 — best effort; the error being raised matters more
-                pass
-
-    def close(self) -> None:
-        self._bar.close()
