@@ -163,6 +163,17 @@ def test_listing_follows_continuation_markers(remote):
     assert all(size > 1500 for _, size in paged)
 
 
+def test_a_folder_with_empty_marker_blobs(remote):
+    """Spark leaves 0-byte _SUCCESS blobs beside its output: fetching them must not fail."""
+    store = open_store(f"{WASBS}/spark_out", conn(remote))
+    store.write_bytes("data/spark_out/part-0.csv", b"k,v\n1,a\n")
+    store.write_bytes("data/spark_out/part-1.csv", b"k,v\n2,b\n")
+    store.write_bytes("data/spark_out/_SUCCESS", b"")
+    assert store.fetch("data/spark_out/_SUCCESS") == b""
+    frame = read("csv", [{"folder": f"{WASBS}/spark_out"}], conn(remote))
+    assert frame["k"].tolist() == [1, 2]
+
+
 def test_awkward_blob_names_and_folder_markers(remote):
     names = ["odd/a b.csv", "odd/ü+%41.csv", "odd/nested/x&y=1.csv", "odd/~tilde.csv"]
     for index, name in enumerate(names):

@@ -145,8 +145,13 @@ async def _get(fs, run, url: str) -> bytes:
     request = HttpRequest("GET", url, headers={"x-ms-version": client.api_version})
     try:
         response = (await run(request)).http_response  # the SDK's own pipeline: credentials, retries, logging
-        await response.load_body()
-        status, body = response.status_code, response.body()
+        if response.headers.get("Content-Length") == "0":
+            # An empty blob (Spark's _SUCCESS): the transport has already closed its stream, and
+            # loading the body would raise StreamConsumedError.
+            status, body = response.status_code, b""
+        else:
+            await response.load_body()
+            status, body = response.status_code, response.body()
     except (AttributeError, TypeError):
         # The private pipeline changed shape: use the public calls from now on.
         _UNUSABLE.add(type(getattr(client, "_pipeline", None)))
