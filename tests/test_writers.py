@@ -197,6 +197,7 @@ def test_leftovers_of_an_unfinished_write_are_invisible_then_removed(trips, tmp_
     tbl.take(4).to_parquet_files(str(dest), overwrite=True)
     assert len(mltable.load(str(dest)).to_pandas_dataframe()) == 4
     assert not (dest / "part-00000-0123456789ab.parquet").exists()
+    assert not (dest / ".part-00001-0123456789ab.parquet.5f5f5f5f5f5f.tmp").exists()
 
 
 def test_partition_by_writes_hive_folders(trips, tmp_path):

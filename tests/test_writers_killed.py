@@ -92,6 +92,8 @@ def test_killed_writes_leave_the_previous_table_or_the_new_one(tmp_path):
         f"no kill landed in the middle of a write: {outcomes}"
     # The next write removes what the killed ones left.
     mltable.from_delimited_files([{"folder": str(old)}]).to_parquet_files(destination, overwrite=True)
+    assert [name for name in os.listdir(destination) if name != "MLTable"] == \
+        [name for name in os.listdir(destination) if name.endswith(".parquet")]  # no temporary file left
     assert len([name for name in os.listdir(destination) if name.endswith(".parquet")]) == 1
 
 

@@ -30,8 +30,11 @@ from ..yaml_io import dump_yaml
 
 MLTABLE_FILE = "MLTable"
 ALREADY_EXISTS_CODE = "ScriptExecution.WriteStreams.AlreadyExists"
-# Data files a write makes: part-<5 digits>-<write id>.<extension>, possibly under key=value folders.
-_OUR_FILE = re.compile(r"(?:^|/)part-\d{5,}-(?P<id>[0-9a-f]{12})\.[A-Za-z0-9.]+$")
+# Data files a write makes: part-<5 digits>-<write id>.<extension>, possibly under key=value folders;
+# and the hidden temporary names they have while written on local disk (Store.writing), which a
+# killed write leaves behind.
+_OUR_FILE = re.compile(r"(?:^|/)(?P<hidden>\.)?part-\d{5,}-(?P<id>[0-9a-f]{12})\.[A-Za-z0-9.]+?"
+                       r"(?(hidden)\.[0-9a-f]{12}\.tmp)$")
 
 __all__ = ["Destination", "OverwriteMode", "overwrite_mode", "ALREADY_EXISTS_CODE", "MLTABLE_FILE"]
 
@@ -140,8 +143,9 @@ class Destination:
         self.remove_earlier_writes()
 
     def remove_earlier_writes(self) -> None:
-        """Delete data files of other writes (``part-NNNNN-<id>.*`` with another id). Only names
-        of that form are touched: files the user put in the folder stay."""
+        """Delete data files of other writes (``part-NNNNN-<id>.*`` with another id, and their
+        hidden temporary files). Only names of that form are touched: files the user put in the
+        folder stay."""
         try:
             found = self.store.find(self.folder)
         except Exception:  # noqa: BLE001 — the new table is committed; stale files are only clutter
