@@ -25,7 +25,7 @@ from ..errors import NOT_FOUND_CODE, NOT_FOUND_MESSAGE, ExecutionError, UserErro
 from ..logs import get_logger, log_listing
 from . import local_files
 from .globbing import compile_pattern, has_wildcard
-from .uris import canonical_uri, is_local, join_uri, local_path, parent_uri, relative_to, scheme_of
+from .uris import check_web_url, canonical_uri, is_local, join_uri, local_path, parent_uri, relative_to, scheme_of
 
 _log = get_logger(__name__)
 
@@ -296,6 +296,8 @@ def open_store(uri: str, storage_options: dict | None = None) -> Store:
     if scheme in _STORES:
         import importlib
 
+        if scheme in ("http", "https"):
+            check_web_url(uri)
         module, name = _STORES[scheme]
         store_class = getattr(importlib.import_module(f".{module}", __name__), name)
         return store_class.for_uri(uri, storage_options)

@@ -9,8 +9,8 @@ Example:
     'GET https://acct.blob.core.windows.net/c/x.csv?sv=2024-01-01&sig=REDACTED failed'
     >>> redact("AccountName=acct;AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net")
     'AccountName=acct;AccountKey=REDACTED;EndpointSuffix=core.windows.net'
-    >>> redact("https://ann:hunter22@host:8080/x.csv")
-    'https://ann:REDACTED@host:8080/x.csv'
+    >>> redact("https://ann:hunter22@host:8080/x.csv?page=2&api_token=t0k3n")
+    'https://ann:REDACTED@host:8080/x.csv?page=2&api_token=REDACTED'
 """
 
 from __future__ import annotations
@@ -20,9 +20,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MASK = "REDACTED"
 
-# Query parameters that are a credential on their own (SAS signature, OAuth/OIDC tokens, API keys).
+# Query parameters that are a credential on their own (SAS signature, OAuth/OIDC tokens, API keys):
+# these names, and any name ending in one of the suffixes (x-amz-signature, refresh_token...).
 SECRET_QUERY_KEYS = frozenset({"sig", "signature", "token", "access_token", "code", "key", "api-key",
-                               "apikey", "client_secret", "password", "sas", "sas_token"})
+                               "apikey", "client_secret", "password", "sas", "sas_token", "secret", "pwd",
+                               "passwd", "auth", "authorization", "credential", "credentials", "session"})
+_SECRET_SUFFIXES = ("token", "_key", "apikey", "secret", "password", "passwd", "signature", "_sig", "credential")
 # Option names whose values are secrets, in storage_options, connection strings and YAML alike.
 SECRET_OPTION_KEYS = frozenset({"account_key", "sas_token", "connection_string", "client_secret",
                                 "password", "credential", "token", "key", "secret", "sig"})
@@ -38,6 +41,8 @@ _PATTERNS = [
     (re.compile(r"(?i)(['\"]?(?:account_key|sas_token|connection_string|client_secret|accountKey|sasToken|"
                 r"secretKey)['\"]?\s*[:=]\s*['\"]?)[^'\",;\s}]+"), r"\g<1>" + MASK),
 ]
+# name=value in a URL query (after ? or &): masked when the name is a secret's (is_secret_query_key).
+_QUERY_PAIR = re.compile(r"([?&])([^=&#\s'\"<>?]+)=([^&#\s'\"<>]*)")
 
 
 def redact(text: str, *secrets: str) -> str:
@@ -49,28 +54,63 @@ def redact(text: str, *secrets: str) -> str:
             text = text.replace(secret, MASK)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
+    if "=" in text:
+        text = _QUERY_PAIR.sub(_masked_pair, text)
     return text
 
 
+def _masked_pair(match: re.Match) -> str:
+    separator, name, value = match.groups()
+    if value and value != MASK and is_secret_query_key(name):
+        return f"{separator}{name}={MASK}"
+    return match.group()
+
+
+def is_secret_query_key(name: str) -> bool:
+    """Whether the query parameter ``name`` carries a credential.
+
+    >>> [is_secret_query_key(n) for n in ("sig", "X-Amz-Security-Token", "refresh_token", "page", "monkey")]
+    [True, True, True, False, False]
+    """
+    lowered = name.lower().replace("-", "_")
+    return lowered in SECRET_QUERY_KEYS or lowered.replace("_", "-") in SECRET_QUERY_KEYS or lowered.endswith(
+        _SECRET_SUFFIXES)
+
+
 def strip_secret_query(uri: str) -> str:
-    """``uri`` without a SAS token or other credential in its query string, for saving and showing.
+    """``uri`` without its credentials, for saving and showing: no password in ``user:password@``
+    (the user stays) and no credential in its query string.
 
     Non-secret parameters stay; a SAS's own fields (``sv``, ``se``, ``sp``...) are useless without
-    its signature, so a query holding ``sig`` is dropped whole.
+    its signature, so a query holding ``sig`` is dropped whole. Local paths are returned as given.
 
     >>> strip_secret_query("https://h/c/x.csv?sv=1&se=2&sig=abc")
     'https://h/c/x.csv'
-    >>> strip_secret_query("https://h/x.csv?version=3")
+    >>> strip_secret_query("https://h/x.csv?version=3&access_token=t")
     'https://h/x.csv?version=3'
+    >>> strip_secret_query("http://ann:hunter22@h:8080/x.csv")
+    'http://ann@h:8080/x.csv'
     """
-    if "?" not in uri:
+    if "://" not in uri or uri[:5].lower() == "file:" or ("?" not in uri and "@" not in uri):
         return uri
-    parts = urlsplit(uri)
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    if any(key.lower() in ("sig", "signature") for key, _ in pairs):
-        pairs = []
-    kept = [(key, value) for key, value in pairs if key.lower() not in SECRET_QUERY_KEYS]
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(kept), parts.fragment))
+    try:
+        parts = urlsplit(uri)
+    except ValueError:  # not a well-formed URL: mask what looks secret in the text
+        return redact(uri)
+    netloc = parts.netloc
+    userinfo, at, host = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        netloc = userinfo.split(":", 1)[0] + "@" + host
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        kept = [] if any(key.lower() in ("sig", "signature") for key, _ in pairs) else [
+            (key, value) for key, value in pairs if not is_secret_query_key(key)]
+        if len(kept) != len(pairs):
+            query = urlencode(kept)
+    if netloc == parts.netloc and query == parts.query:
+        return uri
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def safe_options(options: dict | None) -> dict:

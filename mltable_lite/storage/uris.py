@@ -101,3 +101,31 @@ def _normalise(path: str) -> str:
     if normalised.startswith("//"):
         normalised = "/" + normalised.lstrip("/")
     return normalised
+
+
+def check_web_url(uri: str) -> None:
+    """Raise :class:`UserErrorException` unless the ``http(s)://`` ``uri`` has a host and a valid
+    port (a malformed one otherwise fails deep in the HTTP client with a bare ``ValueError``).
+
+    Example:
+        >>> check_web_url("https://example.org:8443/data/a.csv")
+        >>> check_web_url("https://:0/x.csv")
+        Traceback (most recent call last):
+        mltable_lite.errors.UserErrorException: Invalid URL 'https://:0/x.csv': it names no host. Write it as https://host[:port]/path.
+    """
+    from urllib.parse import urlsplit
+
+    from ..errors import UserErrorException
+    from .secrets import strip_secret_query
+
+    shown = strip_secret_query(uri)
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError as error:
+        raise UserErrorException(f"Invalid URL '{shown}': {error}. Write it as {uri.split(':', 1)[0]}://host[:port]/path."
+                                 ) from None
+    if not parts.hostname:
+        raise UserErrorException(f"Invalid URL '{shown}': it names no host. Write it as "
+                                 f"{parts.scheme}://host[:port]/path.")
+
