@@ -215,9 +215,17 @@ def test_empty_and_header_only_files(tmp_path):
 
 
 def test_all_files_same_headers_matches_by_position(tmp_path):
-    df = frame(tmp_path, "id,name\n1,a\n", "name,id\nb,2\n")
+    # As in the reference, a later file's first line is dropped whatever it says...
+    df = frame(tmp_path, "id,name\n1,a\n", "foo,bar\nb,2\n")
     assert list(df.columns) == ["id", "name"]
     assert df["id"].tolist() == ["1", "b"] and df["name"].tolist() == ["a", "2"]
+
+
+def test_all_files_same_headers_in_another_order_go_by_name(tmp_path):
+    # ...but the same names in another order would put every value in another column (issue 18).
+    df = frame(tmp_path, "id,name\n1,a\n", "name,id\nb,2\n", "name,id\nc,3\n")
+    assert list(df.columns) == ["id", "name"]
+    assert df["id"].tolist() == [1, 2, 3] and df["name"].tolist() == ["a", "b", "c"]
 
 
 def test_from_first_file_keeps_other_first_lines(tmp_path):

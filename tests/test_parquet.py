@@ -378,3 +378,15 @@ def test_public_api_csv_as_parquet(tmp_path):
     table = mltable.from_parquet_files(paths=[{"file": str(path)}])
     with pytest.raises(mltable.UserErrorException, match="Corrupt footer"):
         table.to_pandas_dataframe()
+
+
+def test_a_flipped_byte_in_a_checksummed_page_is_an_error_not_other_numbers(tmp_path):
+    path = tmp_path / "crc.parquet"
+    pq.write_table(pa.table({"x": pa.array(range(1000), pa.int64())}), path, write_page_checksum=True,
+                   compression="none")
+    data = bytearray(path.read_bytes())
+    data[data.find((500).to_bytes(8, "little"))] ^= 1   # 500 would read as 501
+    path.write_bytes(bytes(data))
+    with pytest.raises(ExecutionError, match="CRC checksum verification failed") as caught:
+        read(path)
+    assert str(path) in str(caught.value)

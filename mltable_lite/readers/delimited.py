@@ -444,7 +444,14 @@ class _Reader:
             return _header_names(header)
         if first_file:
             self.names = _header_names(header)
-        return list(self.names or [])
+        names = list(self.names or [])
+        if self.mode == "all_files_same_headers" and header is not None and not first_file:
+            own = _header_names(header)
+            if own != names and sorted(own) == sorted(names):
+                # The same names in another order: matched by position, as the reference does,
+                # every value would land in another column without a word. They go by name.
+                return own
+        return names
 
     def _infer(self, name: str, values: list) -> None:
         if name in self.overrides or not self.infer:

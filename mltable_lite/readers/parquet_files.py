@@ -39,9 +39,13 @@ def open_source(file):
 
 
 def parquet_file(file, source) -> pq.ParquetFile:
-    """``source`` (opened from ``file``) as a ``ParquetFile``, its footer read."""
+    """``source`` (opened from ``file``) as a ``ParquetFile``, its footer read.
+
+    Pages that carry a CRC (Spark and parquet-mr write them) are checked against it as they are
+    decoded: a flipped byte is an error naming the file, never different numbers.
+    """
     try:
-        return pq.ParquetFile(source)
+        return pq.ParquetFile(source, page_checksum_verification=True)
     except (pa.ArrowException, OSError) as error:
         raise _invalid_parquet(file, source, error) from None
 
