@@ -133,3 +133,33 @@ def test_invalid_or_impossible_patterns_raise_our_errors(tmp_path):
         _read_csv({"pattern": f"{tmp_path}/{'a' * 5000}/*.csv"})
     with pytest.raises(ExecutionError, match="File name too long"):
         _read_csv({"file": f"{tmp_path}/{'a' * 5000}.csv"})
+
+
+@pytest.mark.parametrize("spec", [{"file": "a\x00b.csv"}, {"folder": "data\x00"}])
+def test_a_nul_character_in_a_path_is_our_error(tmp_path, spec):
+    with pytest.raises(UserErrorException, match="contains a NUL character"):
+        mltable.from_delimited_files([spec]).to_pandas_dataframe()
+    with pytest.raises(UserErrorException, match="contains a NUL character"):
+        mltable.load(str(tmp_path / "x\x00y"))
+
+
+def test_a_pattern_walks_only_the_folders_it_can_match(tmp_path, monkeypatch):
+    from mltable_lite.storage import local_files
+
+    for folder in ("2024/01", "2024/02", "2023/01", "other/deep/er/still"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "a.csv").write_text("x\n1\n")
+    listed = []
+    real_scandir = os.scandir
+
+    def scandir(path):
+        listed.append(os.path.relpath(path, tmp_path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(local_files.os, "scandir", scandir)
+    got = mltable.from_paths([{"pattern": f"{tmp_path}/2024/*/a.csv"}]).to_pandas_dataframe()["Path"]
+    assert [os.path.relpath(str(info), tmp_path) for info in got] == ["2024/01/a.csv", "2024/02/a.csv"]
+    assert sorted(listed) == ["2024", "2024/01", "2024/02"]
+    listed.clear()
+    got = mltable.from_paths([{"pattern": f"{tmp_path}/**/still/*.csv"}]).to_pandas_dataframe()["Path"]
+    assert [os.path.relpath(str(info), tmp_path) for info in got] == ["other/deep/er/still/a.csv"]

@@ -24,7 +24,7 @@ from typing import Any, BinaryIO, Iterator, Sequence
 from ..errors import NOT_FOUND_CODE, NOT_FOUND_MESSAGE, ExecutionError, UserErrorException
 from ..logs import get_logger, log_listing
 from . import local_files
-from .globbing import compile_pattern, has_wildcard
+from .globbing import compile_glob, has_wildcard
 from .uris import check_web_url, canonical_uri, is_local, join_uri, local_path, parent_uri, relative_to, scheme_of
 
 _log = get_logger(__name__)
@@ -92,9 +92,9 @@ class Store:
         """Every file below ``folder`` (recursively) with its size, sorted by path."""
         raise NotImplementedError
 
-    def find_matching(self, folder: str, regex) -> list[tuple[str, int]]:
-        """The files of :meth:`find` whose path ``regex`` matches (a pattern's files)."""
-        return [(path, size) for path, size in self.find(folder) if regex.match(path)]
+    def find_matching(self, folder: str, glob) -> list[tuple[str, int]]:
+        """The files of :meth:`find` that the :class:`~.globbing.Glob` ``glob`` matches."""
+        return [(path, size) for path, size in self.find(folder) if glob.regex.match(path)]
 
     def open_input(self, path: str):
         """A readable binary file object (seekable where the store allows)."""
@@ -202,8 +202,8 @@ class LocalStore(Store):
     def find(self, folder: str) -> list[tuple[str, int]]:
         return local_files.walk(folder)
 
-    def find_matching(self, folder: str, regex) -> list[tuple[str, int]]:
-        return local_files.walk(folder, regex.match)
+    def find_matching(self, folder: str, glob) -> list[tuple[str, int]]:
+        return local_files.walk(folder, glob)
 
     def open_input(self, path: str):
         return local_files.open_regular(path)
@@ -334,9 +334,10 @@ def _expand_paths(specs: Sequence[Any], storage_options: dict | None) -> list[Fi
         store = open_store(spec.uri, storage_options)
         path = store.path_of(spec.uri)
         if spec.kind == "pattern" and has_wildcard(path):
-            prefix, regex = compile_pattern(path)
+            glob = compile_glob(path)
+            prefix = glob.prefix
             kind = store.kind(prefix) if prefix else None
-            matched = store.find_matching(prefix, regex) if kind == "directory" else []
+            matched = store.find_matching(prefix, glob) if kind == "directory" else []
             if not matched:
                 raise _not_found(spec, "no file matches the pattern")
             files.extend(FileRef(store.uri_of(found), found, size, store, prefix) for found, size in matched)

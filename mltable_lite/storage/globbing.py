@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from ..errors import ExecutionError, UserErrorException
 
@@ -23,8 +24,60 @@ def has_wildcard(path: str) -> bool:
     return _WILDCARD.search(path) is not None
 
 
+@dataclass(frozen=True)
+class Glob:
+    """A compiled pattern: its wildcard-free folder ``prefix``, a ``regex`` for whole paths, and
+    for each segment below the prefix a regex of one name (``None`` for ``**``), so that a walk
+    can go down only the folders the pattern can still match (:func:`.local_files.walk`)."""
+
+    prefix: str
+    regex: re.Pattern
+    segments: tuple
+
+    def folder_states(self, states: frozenset, name: str) -> frozenset:
+        """The segment positions a folder ``name`` leads to from ``states`` (empty: skip it)."""
+        last = len(self.segments) - 1
+        following = set()
+        for position in states:
+            segment = self.segments[position] if position <= last else False
+            if segment is None:
+                following.add(position)   # '**' takes this folder too
+            elif segment and position < last and segment.fullmatch(name):
+                following.add(position + 1)
+        return self._closed(following)
+
+    def matches_file(self, states: frozenset, name: str) -> bool:
+        last = len(self.segments) - 1
+        segment = self.segments[last] if last >= 0 else None
+        return last in states and segment is not None and segment.fullmatch(name) is not None
+
+    def start(self) -> frozenset:
+        return self._closed({0})
+
+    def _closed(self, positions: set) -> frozenset:
+        """With each '**' also matching no folder at all."""
+        pending = list(positions)
+        while pending:
+            position = pending.pop()
+            if position < len(self.segments) and self.segments[position] is None and position + 1 not in positions:
+                positions.add(position + 1)
+                pending.append(position + 1)
+        return frozenset(positions)
+
+
 def compile_pattern(pattern: str) -> tuple[str, re.Pattern]:
     """Split ``pattern`` into its wildcard-free folder prefix and a full-path regex."""
+    glob = compile_glob(pattern)
+    return glob.prefix, glob.regex
+
+
+def compile_glob(pattern: str) -> Glob:
+    """``pattern`` as a :class:`Glob`.
+
+    >>> glob = compile_glob("/data/**/x*.csv")
+    >>> glob.prefix, glob.matches_file(glob.start(), "x1.csv"), bool(glob.folder_states(glob.start(), "sub"))
+    ('/data', True, True)
+    """
     segments = pattern.split("/")
     fixed: list[str] = []
     for segment in segments:
@@ -52,7 +105,9 @@ def compile_pattern(pattern: str) -> tuple[str, re.Pattern]:
             )
         parts.append(_segment_regex(segment) + ("" if last else "/"))
     try:
-        return prefix, re.compile("".join(parts) + r"\Z", re.DOTALL)
+        below = tuple(None if segment == "**" else re.compile(_segment_regex(segment), re.DOTALL)
+                      for segment in segments[len(fixed):])
+        return Glob(prefix, re.compile("".join(parts) + r"\Z", re.DOTALL), below)
     except re.error as error:  # a character class such as [z-a]
         raise UserErrorException(
             f"Invalid pattern '{pattern}': {error.msg} in a character class. Write ranges low to high, "

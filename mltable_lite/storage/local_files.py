@@ -33,6 +33,7 @@ _MISSING = (errno.ENOENT, errno.ENOTDIR)
 def kind_of(path: str) -> str | None:
     """``'file'`` (a regular file), ``'directory'``, or ``None`` when nothing is there; raises for
     anything else at ``path`` (see the module doc)."""
+    _check_characters(path)
     try:
         status = os.stat(path)
     except OSError as error:
@@ -78,6 +79,7 @@ def refusal(path: str, error: OSError) -> UserErrorException | ExecutionError:
 def open_regular(path: str):
     """``path`` opened for binary reading, after checking on the open descriptor that it is a
     regular file (opening does not block: a FIFO is refused, not waited on)."""
+    _check_characters(path)
     try:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
@@ -96,17 +98,18 @@ def open_regular(path: str):
         raise
 
 
-def walk(folder: str, accept: Callable[[str], object] | None = None) -> list[tuple[str, int]]:
+def walk(folder: str, glob=None) -> list[tuple[str, int]]:
     """Every regular file below ``folder`` (recursively, through symbolic links) with its size,
-    sorted by path.
+    sorted by path; with a :class:`~.globbing.Glob`, only the files it matches, walking down only
+    the folders it can still match (``/*.csv`` reads one folder, not the whole disk).
 
-    Only entries that ``accept`` (a path test; all when ``None``) are looked at closely: an
-    accepted entry that is not a regular file (a dangling link, a FIFO...) raises, naming it.
+    A selected entry that is not a regular file (a dangling link, a FIFO...) raises, naming it.
     """
+    _check_characters(folder)
     found: list[tuple[str, int]] = []
-    pending = [(folder, _identities(folder, ()))]
+    pending = [(folder, _identities(folder, ()), glob.start() if glob is not None else None)]
     while pending:
-        current, ancestors = pending.pop()
+        current, ancestors, states = pending.pop()
         try:
             entries = list(os.scandir(current))
         except OSError as error:
@@ -117,15 +120,15 @@ def walk(folder: str, accept: Callable[[str], object] | None = None) -> list[tup
             except OSError:
                 is_dir = False   # a link loop: judged below, if it is selected
             if is_dir:
-                if entry.is_symlink():
-                    identity = _identity(entry.path)
-                    if identity is None or identity in ancestors:
-                        continue  # a link back to a folder being walked: its files are listed already
-                    pending.append((entry.path, ancestors + (identity,)))
-                else:
-                    pending.append((entry.path, ancestors + (_identity(entry.path),)))
+                following = None if glob is None else glob.folder_states(states, entry.name)
+                if glob is not None and not following:
+                    continue
+                identity = _identity(entry.path)
+                if entry.is_symlink() and (identity is None or identity in ancestors):
+                    continue  # a link back to a folder being walked: its files are listed already
+                pending.append((entry.path, ancestors + ((identity,) if identity else ()), following))
                 continue
-            if accept is not None and not accept(entry.path):
+            if glob is not None and not (glob.matches_file(states, entry.name) and glob.regex.match(entry.path)):
                 continue
             try:
                 status = entry.stat()
@@ -135,6 +138,12 @@ def walk(folder: str, accept: Callable[[str], object] | None = None) -> list[tup
             found.append((entry.path, status.st_size))
     found.sort()
     return found
+
+
+def _check_characters(path: str) -> None:
+    if "\x00" in path:  # the OS cannot take it (Python raises ValueError)
+        raise UserErrorException(f"The path {path!r} contains a NUL character (\\x00), which no file name can "
+                                 "hold. Check how the path was built.")
 
 
 def _identities(folder: str, ancestors: tuple) -> tuple:
