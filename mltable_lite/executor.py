@@ -409,6 +409,7 @@ def table_to_pandas(table: pa.Table):
     stream_columns = [field.name for field in table.schema
                       if field.metadata and field.metadata.get(b"mltable_lite.kind") == b"stream"]
     schema = table.schema  # read before self_destruct frees the table
+    exact = _ints_pandas_would_round(table)
     # One block per dtype, as pandas itself builds frames: pyarrow fills the blocks on all cores,
     # which matters in a fresh process where the copy is mostly first-touch page faults (one block
     # per column is filled on one thread, and pandas may consolidate it later, copying again).
@@ -416,6 +417,10 @@ def table_to_pandas(table: pa.Table):
     frame = table.to_pandas(date_as_object=True, coerce_temporal_nanoseconds=False, self_destruct=True)
     if has_mixed(schema):
         restore_mixed(frame, schema)
+    for position, values in exact.items():
+        import pandas as pd
+
+        frame.isetitem(position, pd.Series(values, dtype=object, index=frame.index))
     if stream_columns:
         from .streams import StreamInfo
 
@@ -423,6 +428,21 @@ def table_to_pandas(table: pa.Table):
             frame[name] = [None if value is None else StreamInfo(value) for value in frame[name].tolist()]
             frame[name] = frame[name].astype(object)
     return frame
+
+
+def _ints_pandas_would_round(table: pa.Table) -> dict[int, list]:
+    """Integer columns holding nulls (pandas makes them float64, as the reference does) and a value
+    beyond ±2**53, which float64 would round without a word: by position, their values as Python
+    ints and ``None``, to go in object columns instead."""
+    import pyarrow.compute as pc
+
+    exact = {}
+    for position, column in enumerate(table.columns):
+        if pa.types.is_integer(column.type) and column.null_count and column.null_count < len(column):
+            low, high = (scalar.as_py() for scalar in pc.min_max(column).values())
+            if low < -(1 << 53) or high > (1 << 53):
+                exact[position] = column.to_pylist()
+    return exact
 
 
 def _decode_dictionaries(table: pa.Table) -> pa.Table:

@@ -178,16 +178,20 @@ def _render(value):
     if isinstance(value, (dict, list)):
         try:
             array = nulls_under_null_objects(pa.array([value]))
-            return array.to_pandas(date_as_object=True, coerce_temporal_nanoseconds=False).iloc[0]
+            rendered = array.to_pandas(date_as_object=True, coerce_temporal_nanoseconds=False)
         except (pa.ArrowException, ValueError, TypeError, OverflowError):
-            import numpy as np
+            rendered = ()
+        if len(rendered) == 1:
+            return rendered.iloc[0]
+        # Arrow cannot hold it (mixed lists, ints beyond int64) or loses it (an empty object).
+        import numpy as np
 
-            if isinstance(value, dict):
-                return {key: _render(item) for key, item in value.items()}
-            items = np.empty(len(value), dtype=object)
-            for position, item in enumerate(value):  # item by item: no broadcasting into 2-D
-                items[position] = _render(item)
-            return items
+        if isinstance(value, dict):
+            return {key: _render(item) for key, item in value.items()}
+        items = np.empty(len(value), dtype=object)
+        for position, item in enumerate(value):  # item by item: no broadcasting into 2-D
+            items[position] = _render(item)
+        return items
     return value
 
 

@@ -37,7 +37,10 @@ def parse_yaml(text: str, source: str) -> Any:
     """Parse untrusted YAML text safely; errors name ``source`` and the line."""
     import yaml
 
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)   # checks the characters: a control character is a YAMLError
+    except yaml.YAMLError as error:
+        raise _invalid(error, source) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -45,12 +48,16 @@ def parse_yaml(text: str, source: str) -> Any:
         _check_expansion(node, source)
         return loader.construct_document(node)
     except yaml.YAMLError as error:
-        detail = str(error).replace('"<unicode string>"', f'"{source}"')
-        raise UserErrorException(f"MLTable yaml is invalid: {detail}") from None
+        raise _invalid(error, source) from None
     except RecursionError:
         raise _too_deep(source) from None
     finally:
         loader.dispose()
+
+
+def _invalid(error: Exception, source: str) -> UserErrorException:
+    detail = str(error).replace('"<unicode string>"', f'"{source}"')
+    return UserErrorException(f"MLTable yaml is invalid: {detail}")
 
 
 def _check_expansion(root, source: str) -> None:

@@ -59,3 +59,22 @@ def test_int_and_float_files_still_merge_when_every_int_is_exact(tmp_path):
     (tmp_path / "2.csv").write_text("a\n1.5\n")
     frame = mltable.from_delimited_files([{"folder": str(tmp_path)}]).to_pandas_dataframe()
     pd.testing.assert_frame_equal(frame, pd.DataFrame({"a": [float(2**53), 1.0, 1.5]}))
+
+
+def test_ints_with_nulls_beyond_2_53_are_not_rounded_into_float64(tmp_path):
+    # pandas holds an int column with nulls as float64 (as the reference does); that would round
+    # 2**53 + 1, so such a column holds Python ints and None instead.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = _csv(tmp_path, f"a,b\n{BIG},1\n,2\n1,3\n")
+    assert frame["a"].tolist() == [BIG, None, 1] and str(frame["b"].dtype) == "int64"
+    (tmp_path / "a.jsonl").write_text(f'{{"a": {BIG}}}\n{{"a": null}}\n')
+    assert mltable.from_json_lines_files([{"file": str(tmp_path / "a.jsonl")}]).to_pandas_dataframe()[
+        "a"].tolist() == [BIG, None]
+    pq.write_table(pa.table({"a": pa.array([BIG, None], pa.int64()), "u": pa.array([2**64 - 1, None], pa.uint64())}),
+                   tmp_path / "a.parquet")
+    frame = mltable.from_parquet_files([{"file": str(tmp_path / "a.parquet")}]).to_pandas_dataframe()
+    assert frame["a"].tolist() == [BIG, None] and frame["u"].tolist() == [2**64 - 1, None]
+    small = _csv(tmp_path, "a,b\n1,x\n,y\n2,z\n", name="small.csv")
+    assert str(small["a"].dtype) == "float64"   # the reference's dtype where no value is at risk

@@ -94,3 +94,15 @@ def test_a_late_huge_int_in_a_big_file_keeps_its_value(tmp_path):
 def test_a_number_of_more_than_4300_digits_is_an_invalid_line(tmp_path):
     with pytest.raises(UserErrorException, match="at line 1: it holds an integer of more than 4300 digits"):
         _read(tmp_path, '{"a": ' + "1" * 5000 + "}\n")
+
+
+def test_empty_objects_among_other_values_are_kept(tmp_path):
+    values = _read(tmp_path, '{"v": {}}\n{"v": 1}\n{"v": {"a": {}}}\n')["v"].tolist()
+    assert values == [{}, 1, {"a": {}}]
+
+
+def test_a_lone_surrogate_escape_is_an_invalid_line_but_a_pair_is_a_character(tmp_path):
+    with pytest.raises(UserErrorException, match="at line 2: it holds a lone UTF-16 surrogate escape"):
+        _read(tmp_path, '{"a": "x"}\n{"a": "\\ud800"}\n')
+    assert _read(tmp_path, '{"a": "\\ud83d\\ude00"}\n{"a": "\\\\ud800"}\n', name="b.jsonl")["a"].tolist() == [
+        "\U0001F600", "\\ud800"]

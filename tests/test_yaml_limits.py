@@ -72,3 +72,8 @@ def test_ordinary_aliases_still_work():
     assert parse_yaml("a: &x {k: [1, 2]}\nb: *x\n", "MLTable") == {"a": {"k": [1, 2]}, "b": {"k": [1, 2]}}
     nested = "v: " + "[" * 50 + "1" + "]" * 50
     assert parse_yaml(nested, "MLTable")["v"] is not None
+
+
+def test_a_control_character_is_invalid_yaml_naming_the_file(tmp_path):
+    with pytest.raises(UserErrorException, match="MLTable yaml is invalid: unacceptable character #x0008"):
+        _load(tmp_path, "paths: []\n\x08\n")

@@ -10,8 +10,8 @@ each of those exactly:
 * :func:`may_nest_too_deep` before PyArrow sees a piece: a bound from line lengths, bracket
   counts only for long lines, and an exact string-aware depth only for lines that could be deep;
 * :func:`has_null_line` and :func:`has_inexact_floats` after it parsed one;
-* :func:`nesting_problem` on each line of the exact path: more than :data:`MAX_DEPTH` levels is an
-  invalid line (the reference's own limit is about that deep).
+* :func:`line_problem` on each line of the exact path: more than :data:`MAX_DEPTH` levels (the
+  reference's own limit is about that deep) or a lone surrogate escape makes it an invalid line.
 
 Example:
     >>> may_nest_too_deep(b'{"a": [1, 2]}\\n', longest_line=14)
@@ -72,12 +72,29 @@ def nesting_depth(line: bytes) -> int:
     return int((level - np.minimum(np.minimum.accumulate(level), 0)).max())
 
 
-def nesting_problem(line: str, record) -> str | None:
+def line_problem(line: str, record) -> str | None:
     """Why the decoded ``record`` of ``line`` is not accepted, or ``None``: more than
-    :data:`MAX_DEPTH` levels (measured only when the line has enough brackets to be that deep)."""
-    if line.count("[") + line.count("{") <= MAX_DEPTH:
-        return None
-    return f"nests more than {MAX_DEPTH} levels deep" if value_depth(record) > MAX_DEPTH else None
+    :data:`MAX_DEPTH` levels (measured only when the line has enough brackets to be that deep),
+    or a lone UTF-16 surrogate escape (``"\\ud800"``: ``json.loads`` accepts it, but it is no
+    character; the reference and PyArrow reject the line too)."""
+    if line.count("[") + line.count("{") > MAX_DEPTH and value_depth(record) > MAX_DEPTH:
+        return f"nests more than {MAX_DEPTH} levels deep"
+    if _SURROGATE_ESCAPE.search(line) and _holds_surrogate(record):
+        return "it holds a lone UTF-16 surrogate escape (such as \\ud800), which is not a character"
+    return None
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\[uU][dD][89a-fA-F]")
+
+
+def _holds_surrogate(record) -> bool:
+    import json
+
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def value_depth(value) -> int:

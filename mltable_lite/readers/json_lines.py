@@ -439,7 +439,7 @@ def _read_exact(data: bytes, file, drop: bool, start_line: int = 1, start_byte: 
             continue
         try:
             record = loads(line)
-            reason = json_guards.nesting_problem(line, record) if isinstance(record, dict) else "Not a JSON object"
+            reason = json_guards.line_problem(line, record) if isinstance(record, dict) else "Not a JSON object"
         except RecursionError:
             reason = f"nests more than {json_guards.MAX_DEPTH} levels deep"
         except ValueError as error:
