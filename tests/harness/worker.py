@@ -62,10 +62,24 @@ def handle(mltable_lite, request: dict) -> dict:
 
 
 def summary(frame) -> dict:
+    """The frame as JSON: its shape, dtypes, the first :data:`MAX_VALUES` values of each column
+    (missing values as ``None``, whatever the dtype) and a :func:`digest` of all of them."""
+    columns = {}
+    for name in frame.columns:
+        series = frame[name]
+        columns[str(name)] = [plain(value) for value in series.astype(object).where(series.notna(), None).tolist()]
     return {"rows": len(frame), "columns": [str(name) for name in frame.columns],
             "dtypes": [str(dtype) for dtype in frame.dtypes],
-            "values": {str(name): [plain(value) for value in frame[name].tolist()[:MAX_VALUES]]
-                       for name in frame.columns}}
+            "values": {name: values[:MAX_VALUES] for name, values in columns.items()},
+            "digest": digest(columns)}
+
+
+def digest(columns: dict) -> str:
+    """A hash of ``{name: [plain values]}``, to compare whole results without sending them."""
+    import hashlib
+
+    text = json.dumps(columns, default=repr, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def plain(value):
