@@ -12,7 +12,12 @@ The filters themselves still run on every row that is read, so pruning only ever
 could not have matched.
 
 Example:
-    >>> print(optimise(tbl._plan, files).describe())        # doctest: +SKIP
+    >>> from mltable_lite.executor import list_files
+    >>> tbl = mltable.load("examples/trips").extract_columns_from_partition_format("{year}-{month}.csv")
+    >>> plan = tbl.filter("month == 2").keep_columns(["trip_id", "month"])._plan
+    >>> print(optimise(plan, list_files(plan)).describe())
+    projection: read only columns ['month', 'trip_id']
+    files: 2 of 3 pruned by partition values before opening
 """
 
 from __future__ import annotations

@@ -93,8 +93,10 @@ def progress(show: bool, description: str, total_files: int | None = None,
     """A :class:`Progress` that draws a bar only when ``show`` is true.
 
     Example:
-        >>> with progress(True, "copying", total_files=2) as bar:   # doctest: +SKIP
-        ...     bar.advance(files=1)
+        >>> with progress(False, "copying", total_files=2) as bar:   # True draws the bar on stderr
+        ...     bar.advance(files=1, nbytes=1024)
+        >>> (bar.files, bar.nbytes)
+        (1, 1024)
     """
     if by_bytes is None:
         by_bytes = total_bytes is not None

@@ -227,7 +227,10 @@ class MLTable:
         types are inferred; other readers put them after the file's columns, as strings.
 
         Example:
-            >>> tbl.extract_columns_from_partition_format("{region}/{year}/{file}.csv")  # doctest: +SKIP
+            >>> tbl = mltable.load("examples/trips").extract_columns_from_partition_format("{year}-{month}.csv")
+            >>> tbl.keep_columns(["year", "month", "trip_id"]).take(1).to_pandas_dataframe()
+               year  month  trip_id
+            0  2024      1     1000
         """
         from .partitions import PartitionFormat
 

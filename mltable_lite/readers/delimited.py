@@ -25,10 +25,10 @@ the column again as text), so no value is lost (P2).
 
 Example:
     >>> from mltable_lite.plan import PathSpec, ReadDelimited
-    >>> from mltable_lite.storage import expand_paths
-    >>> files = expand_paths([PathSpec("file", "file:///data/a.csv")])        # doctest: +SKIP
-    >>> [(i, t.num_rows) for i, t in read_delimited(files, ReadDelimited())]  # doctest: +SKIP
-    [(0, 3)]
+    >>> from mltable_lite.storage import canonical_uri, expand_paths
+    >>> files = expand_paths([PathSpec("pattern", canonical_uri("examples/data/trips/*.csv"))])
+    >>> [(i, t.num_rows) for i, t in read_delimited(files, ReadDelimited())]
+    [(0, 200), (1, 200), (2, 200)]
 """
 
 from __future__ import annotations
@@ -135,7 +135,11 @@ def read_delimited(files, step: ReadDelimited, columns=None) -> Iterator[tuple[i
     A big file yields one table per piece (module docstring).
 
     Example:
-        >>> tables = list(read_delimited(files, ReadDelimited(delimiter=";")))  # doctest: +SKIP
+        >>> from mltable_lite.plan import PathSpec
+        >>> from mltable_lite.storage import canonical_uri, expand_paths
+        >>> files = expand_paths([PathSpec("file", canonical_uri("examples/data/trips/2024-01.csv"))])
+        >>> [table.column_names[:3] for _, table in read_delimited(files, ReadDelimited(), columns=["fare"])]
+        [['fare']]
     """
     reader = _Reader(step, columns)
     # Files parsed ahead (small ones) while the inference sample is not yet full: the reference

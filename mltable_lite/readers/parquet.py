@@ -153,8 +153,13 @@ def parquet_partitions(files: Sequence) -> list[tuple[int, int]]:
     footers are read. 0-byte files have no partitions.
 
     Example:
-        >>> pq.write_table(pa.table({"id": range(10)}), "/tmp/rg.parquet", row_group_size=4)  # doctest: +SKIP
-        >>> parquet_partitions(expand_paths([PathSpec("file", "file:///tmp/rg.parquet")]))  # doctest: +SKIP
+        >>> import os, tempfile
+        >>> import pyarrow as pa, pyarrow.parquet as pq
+        >>> from mltable_lite.plan import PathSpec
+        >>> from mltable_lite.storage import expand_paths
+        >>> path = os.path.join(tempfile.mkdtemp(), "rg.parquet")
+        >>> pq.write_table(pa.table({"id": range(10)}), path, row_group_size=4)
+        >>> parquet_partitions(expand_paths([PathSpec("file", "file://" + path)]))
         [(0, 0), (0, 1), (0, 2)]
     """
 
