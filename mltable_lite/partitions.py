@@ -138,6 +138,7 @@ class PartitionColumns:
     columns: dict
     first: bool
     unmatched: dict
+    text: str = ""
 
     def add_to(self, table, file_index: int, position: int):
         """``table`` (rows of file ``file_index``) with this format's columns inserted."""
@@ -148,7 +149,10 @@ class PartitionColumns:
         at = position if self.first else None
         for offset, name in enumerate(self.keys):
             if name in table.column_names:
-                table = table.drop_columns([name])
+                raise UserErrorException(
+                    f"Filed with name '{name}' already exists in the record. The partition format "
+                    f"'{self.text}' adds a column '{name}' that the data already has: give the placeholder "
+                    f"another name, as in {{{name}_from_path}}.")
             column = pa.repeat(self.columns[name][file_index], table.num_rows)
             table = table.append_column(name, column) if at is None else table.add_column(at + offset, name, column)
         return table
@@ -183,7 +187,7 @@ def partition_columns(step: ExtractPartitionFormat, files, reader) -> PartitionC
         columns[fmt.date_column] = pa.array(
             [None if values.get(fmt.date_column) is None else datetime.datetime(*values[fmt.date_column])
              for values in per_file], pa.timestamp("ns"))
-    return PartitionColumns(fmt.keys, columns, delimited, unmatched)
+    return PartitionColumns(fmt.keys, columns, delimited, unmatched, step.partition_format)
 
 
 def _typed(values: list, name: str, delimited_reader):

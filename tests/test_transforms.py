@@ -402,3 +402,11 @@ def test_a_date_split_over_two_placeholders_gets_the_references_message(partitio
     with pytest.raises(UserErrorException, match='^Invalid argument "partition-format". "Only single date is '
                                                  'supported by partition format.", Actual'):
         tbl.extract_columns_from_partition_format(partition_format)
+
+
+def test_a_partition_key_named_like_a_column_is_the_references_error(dated):
+    """Observed: the reference refuses ("Filed with name 'id' already exists in the record."), where
+    we used to replace the file's column with the path's value."""
+    tbl = mltable.from_parquet_files([{"pattern": f"{dated}/*/*/*.parquet"}])
+    with pytest.raises(UserErrorException, match="^Filed with name 'id' already exists in the record. .*id_from_path"):
+        tbl.extract_columns_from_partition_format("{id}/{month}/part.parquet").to_pandas_dataframe()
