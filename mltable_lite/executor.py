@@ -119,8 +119,10 @@ def _read(files: list[FileRef], plan: Plan, read_plan, wrap_reader=None) -> Iter
         if numbered is not None:
             source = _cut_at_partitions(form, files, step, numbered, numbered, range(len(files)), source)
     else:
+        every = form.partitions(files, step) if selected is None or numbered is None else numbered
         if selected is None:
-            selected = form.partitions(files, step)
+            selected = every
+        listed = _part_counts(every)   # (parquet footers are read once: counting again costs nothing)
         if read_plan.keep_files is not None:
             keep = set(read_plan.keep_files)
             selected = [(index, part) for index, part in selected if index in keep] or _schema_only(selected)
@@ -130,7 +132,10 @@ def _read(files: list[FileRef], plan: Plan, read_plan, wrap_reader=None) -> Iter
             selected = form.prune(files, selected, read_plan.row_group_filters)
         for file_index, part in selected:
             parts[file_index].append(part)
-        files = _prefetched(files, only=set(parts)) if fetch_ahead else files
+        # Only files read whole are fetched whole ahead: of the others, ranged reads fetch just
+        # the parts chosen (a pruned parquet file: its footer, then one row group).
+        whole = {index for index, chosen in parts.items() if len(chosen) == listed.get(index)}
+        files = _prefetched(files, only=whole) if fetch_ahead else files
         source = form.read(files, step, read_plan.columns, parts)
         if numbered is not None:
             source = _cut_at_partitions(form, files, step, numbered, selected, sorted(parts), source)
@@ -179,6 +184,13 @@ def _cut_at_partitions(form, files: list[FileRef], step, numbered: list[tuple], 
                 queue.pop(0)
             if offset >= table.num_rows:
                 break
+
+
+def _part_counts(selected: list[tuple]) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for index, _ in selected:
+        counts[index] = counts.get(index, 0) + 1
+    return counts
 
 
 def _prefetched(files: list[FileRef], only: set[int] | None = None) -> list[FileRef]:

@@ -169,7 +169,8 @@ def test_http_stream_without_ranges_resumes(serve_http, fault_proxy, site, kind)
 def test_http_parquet_with_faults(http, site):
     http.arm("truncate", match=r"^GET /data\.parquet", times=2, after_bytes=10)
     http.arm("status", status=503, match=r"^GET /data\.parquet", times=2)
-    got = _df(mltable.from_parquet_files([{"file": http.url + "data.parquet"}], storage_options=FAST))
+    got = _df(mltable.from_parquet_files([{"file": http.url + "data.parquet"}],
+                                         storage_options={**FAST, "retry_total": 5}))
     assert_frame_equal(got, _df(mltable.from_parquet_files([{"file": str(site / "data.parquet")}])))
 
 

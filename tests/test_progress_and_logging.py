@@ -107,8 +107,8 @@ def test_requests_are_logged_at_debug(folder, serve_http, caplog):
         tbl.to_pandas_dataframe()
     requests = [record.getMessage() for record in caplog.records if record.name == "mltable_lite.storage.http"]
     assert any(message.endswith("(folder listing)") for message in requests), requests
-    assert f"HEAD {served.url}part-0.csv" in requests
     assert any(message.startswith(f"GET {served.url}part-0.csv") for message in requests), requests
+    assert not any(message.startswith(f"HEAD {served.url}part-") for message in requests), requests  # one GET a file
 
 
 def test_azure_requests_are_logged_without_their_sas(azurite, tmp_path, caplog):
@@ -122,7 +122,7 @@ def test_azure_requests_are_logged_without_their_sas(azurite, tmp_path, caplog):
     with caplog.at_level(logging.DEBUG):
         assert len(tbl.to_pandas_dataframe()) == 1
     requests = [record.getMessage() for record in caplog.records if record.name.startswith("mltable_lite.storage.azure")]
-    assert any(message.startswith("GET wasbs://logged@mltablelite.blob.core.windows.net/a.csv")
+    assert any(message.startswith("GET ") and message.split()[1].endswith("/logged/a.csv")
                for message in requests), requests
     signature = dict(part.split("=", 1) for part in sas.split("&"))["sig"]
     assert signature not in caplog.text

@@ -116,7 +116,7 @@ class TextFormat(Format):
             return super().partitions(files, step)
         # An empty file (a Spark ``_SUCCESS`` marker) is no partition; an unknown size (-1) is one.
         return [(index, part) for index, file in enumerate(files)
-                for part in range(0 if file.size == 0 else _chunks(file, size))]
+                for part in range(0 if file.resolved_size() == 0 else _chunks(file, size))]
 
     def part_rows(self, file: FileRef, step, parts: list, position: int) -> list[int] | None:
         size = step.partition_size
@@ -150,7 +150,7 @@ class TextFormat(Format):
 
 
 def _chunks(file: FileRef, size: int) -> int:
-    return max(1, -(-file.size // size))
+    return max(1, -(-file.resolved_size() // size))
 
 
 def _row_ranges(file: FileRef, size: int, parts: list[int], header_lines: int) -> list[tuple[int, int]]:

@@ -41,7 +41,7 @@ from ..concurrency import ordered_map
 from ..errors import ExecutionError
 from .arrow_types import normalise
 from .format import Format
-from .parquet_files import open_source, parquet_file
+from .parquet_files import footer, is_empty, open_source, parquet_file
 
 __all__ = ["read_parquet", "parquet_partitions", "prune_row_groups", "FORMAT"]
 
@@ -103,6 +103,9 @@ class _OpenedParquet:
         self.file = file
         self.source = open_source(file)
         try:
+            if file.size < 0 and is_empty(self.source):   # listed without a size, and empty
+                self.parquet, self.schema, self.wanted, self.groups = None, pa.schema([]), None, []
+                return
             self.parquet = parquet_file(file, self.source)
             self.schema = self.parquet.schema_arrow
             self.wanted = None if keep is None else [name for name in self.schema.names if name in keep]
@@ -164,15 +167,10 @@ def parquet_partitions(files: Sequence) -> list[tuple[int, int]]:
     """
 
     def count(file) -> int:
-        if file.size == 0:
-            return 0
-        source = open_source(file)
-        try:
-            return parquet_file(file, source).num_row_groups
-        finally:
-            source.close()
+        metadata = footer(file)
+        return 0 if metadata is None else metadata.num_row_groups
 
-    if len(files) > 4 and not all(_is_local(file) for file in files):
+    if len(files) > 1 and not all(_is_local(file) for file in files):
         # Remote footers cost a round trip each; fetch them concurrently.
         from concurrent.futures import ThreadPoolExecutor
 
@@ -210,9 +208,12 @@ def prune_row_groups(files: list, selected: list, filters: list) -> list:
     for file_index, groups in by_file.items():
         file = files[file_index]
         try:
-            # The fragment straight from the format: a dataset would first look the path up (one
-            # more request per file on a remote store) to discover what is already known.
-            fragment = ds.ParquetFileFormat().make_fragment(file.path, filesystem=file.store.arrow_filesystem)
+            # The footer already read (counting row groups read it), as a metadata-only parquet
+            # file in memory: pyarrow's statistics logic decides, and no store is asked again
+            # (so HTTP, which has no Arrow filesystem, is pruned too).
+            sink = pa.BufferOutputStream()
+            footer(file).write_metadata_file(sink)   # (an empty file has no row groups to prune)
+            fragment = ds.ParquetFileFormat().make_fragment(pa.BufferReader(sink.getvalue()))
             schema = pa.schema([field.with_type(field.type.value_type) if pa.types.is_dictionary(field.type)
                                 else field for field in fragment.physical_schema])
             expression = None

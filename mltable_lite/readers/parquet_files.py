@@ -17,15 +17,17 @@ import pyarrow.parquet as pq
 
 from ..errors import NOT_FOUND_CODE, NOT_FOUND_MESSAGE, ExecutionError, UserErrorException
 
-__all__ = ["open_source", "parquet_file"]
+__all__ = ["open_source", "parquet_file", "footer", "is_empty"]
 
 _MAGIC = b"PAR1"
 
 
 def open_source(file):
-    """A random-access input for ``file``: PyArrow's native file when the store offers one, else
-    the store's ``open_random_access``. The caller closes it."""
+    """A random-access input for ``file``: the store's ``open_random_access`` for remote files
+    (told the listed size: no metadata request), else PyArrow's native file. The caller closes it."""
     try:
+        if file.store.remote:
+            return file.store.open_random_access(file.path, size=file.size if file.size >= 0 else None)
         try:
             filesystem = file.store.arrow_filesystem
         except NotImplementedError:
@@ -39,15 +41,56 @@ def open_source(file):
 
 
 def parquet_file(file, source) -> pq.ParquetFile:
-    """``source`` (opened from ``file``) as a ``ParquetFile``, its footer read.
+    """``source`` (opened from ``file``) as a ``ParquetFile``. Its footer is read once per listing:
+    the first reader of the file (counting row groups, pruning or reading) parses it and leaves
+    it in ``file.memo`` for the others. Remote files pre-buffer the column chunks a read needs:
+    adjacent ranges coalesced into a few large reads, which the store splits into parallel requests.
 
     Pages that carry a CRC (Spark and parquet-mr write them) are checked against it as they are
     decoded: a flipped byte is an error naming the file, never different numbers.
     """
+    metadata = file.memo.get(_FOOTER)
     try:
-        return pq.ParquetFile(source, page_checksum_verification=True)
+        opened = pq.ParquetFile(source, metadata=metadata, pre_buffer=file.store.remote,
+                                page_checksum_verification=True)
     except (pa.ArrowException, OSError) as error:
         raise _invalid_parquet(file, source, error) from None
+    if metadata is None:
+        file.memo[_FOOTER] = opened.metadata
+    return opened
+
+
+def footer(file) -> pq.FileMetaData | None:
+    """``file``'s parquet footer, read at most once per listing (see :func:`parquet_file`);
+    None for an empty file (no rows, no columns).
+
+    Example:
+        >>> footer(file).num_row_groups      # doctest: +SKIP
+        3
+    """
+    if file.size == 0:
+        return None
+    metadata = file.memo.get(_FOOTER)
+    if metadata is None:
+        source = open_source(file)
+        try:
+            if file.size < 0 and is_empty(source):
+                return None
+            metadata = parquet_file(file, source).metadata
+        finally:
+            source.close()
+    return metadata
+
+
+def is_empty(source) -> bool:
+    """Whether ``source`` holds no bytes (asked only of files listed without a size)."""
+    size = source.size() if isinstance(source, pa.NativeFile) else source.seek(0, 2)
+    if not isinstance(source, pa.NativeFile):
+        source.seek(0)
+    return size == 0
+
+
+_FOOTER = "parquet footer"
 
 
 def _invalid_parquet(file, source, error: Exception) -> Exception:

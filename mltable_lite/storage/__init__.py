@@ -18,7 +18,7 @@ import secrets as _tokens
 import time
 from concurrent.futures import Executor, Future
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Iterator, Sequence
 
 from ..errors import NOT_FOUND_CODE, NOT_FOUND_MESSAGE, ExecutionError, UserErrorException
@@ -46,6 +46,19 @@ class FileRef:
     # The folder the path spec names (its fixed prefix for patterns, its parent for files):
     # partition formats match the path relative to it (policy P8).
     base: str = ""
+    # What formats learn about the file during one listing's reads (a parquet footer), so that
+    # counting, pruning and reading share it: kept by the copies dataclasses.replace makes of
+    # this reference, never compared.
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def resolved_size(self) -> int:
+        """``size``, or, when the listing gave none (-1: an HTTP folder listing), what the store
+        learnt or says now (still -1 for a server that never tells)."""
+        if self.size >= 0:
+            return self.size
+        if "size" not in self.memo:
+            self.memo["size"] = self.store.size(self.path)
+        return self.memo["size"]
 
     @property
     def display(self) -> str:
@@ -96,19 +109,26 @@ class Store:
         """The files of :meth:`find` that the :class:`~.globbing.Glob` ``glob`` matches."""
         return [(path, size) for path, size in self.find(folder) if glob.regex.match(path)]
 
-    def open_input(self, path: str):
-        """A readable binary file object (seekable where the store allows)."""
+    def open_input(self, path: str, size: int | None = None):
+        """A readable binary file object (seekable where the store allows). ``size`` is the size
+        the listing gave, when known: a remote store then needs no metadata request first."""
         raise NotImplementedError
 
-    def open_random_access(self, path: str):
+    def open_random_access(self, path: str, size: int | None = None):
         """A file object that seeks cheaply (parquet reads its footer first, then column chunks).
         The plain input is, unless a store says otherwise (an HTTP server without Range support)."""
-        return self.open_input(path)
+        return self.open_input(path, size=size)
 
     def fetch(self, path: str) -> bytes:
         """The whole file."""
         with self.open_input(path) as handle:
             return handle.read()
+
+    def fetch_small(self, path: str, limit: int) -> bytes | None:
+        """The whole file when it holds at most ``limit`` bytes, else None (the caller opens it).
+        For files listed without a size; a store that can tells size and body in one request."""
+        size = self.size(path)
+        return self.fetch(path) if 0 <= size <= limit else None
 
     def fetch_later(self, path: str, pool: Executor) -> Future:
         """A future of :meth:`fetch`, run on ``pool`` unless the store has a cheaper way to wait
@@ -205,7 +225,7 @@ class LocalStore(Store):
     def find_matching(self, folder: str, glob) -> list[tuple[str, int]]:
         return local_files.walk(folder, glob)
 
-    def open_input(self, path: str):
+    def open_input(self, path: str, size: int | None = None):
         return local_files.open_regular(path)
 
     def join(self, folder: str, relative: str) -> str:

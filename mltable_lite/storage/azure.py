@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future
@@ -53,9 +54,10 @@ except ImportError:  # pragma: no cover — adlfs brings azure-storage-blob and 
     raise UserErrorException("Reading wasbs://, abfss:// and az:// paths needs adlfs: pip install adlfs") from None
 from . import azure_transfer
 from .azure_credentials import CREDENTIAL_ORDER, STORAGE_SCOPE, Access, resolve_access
-from .azure_rest import get_blob, list_blobs
+from .azure_rest import get_blob, get_blob_range, list_blobs
 from .azure_retry import azure_client_options
 from .network import NetworkPolicy
+from .ranged import RangedFile
 from .remote import FsspecStore, abandon
 from .secrets import redact, strip_secret_query
 
@@ -333,11 +335,22 @@ class AzureStore(FsspecStore):
         with _translated(self.uri_of(folder), self.access):
             return sorted(sync(self.fs.loop, list_blobs, self.fs, container, prefix + "/" if prefix else ""))
 
-    def open_input(self, path: str):
-        with _translated(self.uri_of(path), self.access):
-            handle = self.fs.open(path, "rb")
-        handle.shown = self.uri_of(path)
-        return handle
+    def open_input(self, path: str, size: int | None = None):
+        """The blob read by ranges (parallel parts, read-ahead: :class:`.ranged.RangedFile`);
+        its properties are asked for first only when ``size`` is not given."""
+        return io.BufferedReader(self.open_random_access(path, size), buffer_size=1 << 20)
+
+    def open_random_access(self, path: str, size: int | None = None):
+        shown = self.uri_of(path)
+        if size is None or size < 0:
+            size = self.size(path)
+
+        async def fetch(start: int, end: int) -> bytes:
+            _log.debug("GET %s bytes %s-%s", strip_secret_query(shown), start, end - 1)
+            with _translated(shown, self.access):
+                return await get_blob_range(self.fs, path, start, end)
+
+        return RangedFile(fetch, size, self.fs.loop, shown=strip_secret_query(shown))
 
     def fetch(self, path: str) -> bytes:
         """The whole blob in one GET; thread-safe (calls from many threads share fsspec's event loop)."""

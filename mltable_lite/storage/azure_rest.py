@@ -36,7 +36,7 @@ from .secrets import strip_secret_query
 
 _log = get_logger(__name__)
 
-__all__ = ["get_blob", "list_blobs"]
+__all__ = ["get_blob", "get_blob_range", "list_blobs"]
 
 _PAGE = 5000  # the service's largest page
 
@@ -53,6 +53,22 @@ async def get_blob(fs, path: str) -> bytes:
             pass
     async with fs.service_client.get_blob_client(container, blob) as client:
         return await (await client.download_blob()).readall()
+
+
+async def get_blob_range(fs, path: str, start: int, end: int) -> bytes:
+    """Bytes ``[start, end)`` of the blob at ``container/name`` in one GET (fewer only past its end)."""
+    container, _, blob = path.strip("/").partition("/")
+    if end <= start:
+        return b""
+    run = _lean_pipeline(fs.service_client)
+    if run is not None:
+        try:
+            return await _get(fs, run, f"{_container_url(fs, container)}/{quote(blob, safe='~/')}",
+                              {"x-ms-range": f"bytes={start}-{end - 1}"}, expected=206)
+        except _PipelineChanged:
+            pass
+    async with fs.service_client.get_blob_client(container, blob) as client:
+        return await (await client.download_blob(offset=start, length=end - start)).readall()
 
 
 async def list_blobs(fs, container: str, prefix: str, page_size: int = _PAGE,
@@ -136,13 +152,13 @@ def _container_url(fs, container: str) -> str:
     return f"{fs.access.url.rstrip('/')}/{quote(container)}"
 
 
-async def _get(fs, run, url: str) -> bytes:
+async def _get(fs, run, url: str, headers: dict | None = None, expected: int = 200) -> bytes:
     from azure.core.exceptions import HttpResponseError
     from azure.core.rest import HttpRequest
 
     client = fs.service_client
-    _log.debug("GET %s", strip_secret_query(url))
-    request = HttpRequest("GET", url, headers={"x-ms-version": client.api_version})
+    _log.debug("GET %s%s", strip_secret_query(url), "".join(f" ({k}: {v})" for k, v in (headers or {}).items()))
+    request = HttpRequest("GET", url, headers={"x-ms-version": client.api_version, **(headers or {})})
     try:
         response = (await run(request)).http_response  # the SDK's own pipeline: credentials, retries, logging
         if response.headers.get("Content-Length") == "0":
@@ -156,7 +172,7 @@ async def _get(fs, run, url: str) -> bytes:
         # The private pipeline changed shape: use the public calls from now on.
         _UNUSABLE.add(type(getattr(client, "_pipeline", None)))
         raise _PipelineChanged() from None
-    if status != 200:
+    if status != expected:
         raise HttpResponseError(response=response)  # translated by the store, like the SDK's own errors
     return body
 

@@ -99,8 +99,11 @@ class AzureMLStore(Store):
     def find(self, folder: str) -> list[tuple[str, int]]:
         return self.inner.find(folder)
 
-    def open_input(self, path: str):
-        return self.inner.open_input(path)
+    def open_input(self, path: str, size: int | None = None):
+        return self.inner.open_input(path, size)
+
+    def open_random_access(self, path: str, size: int | None = None):
+        return self.inner.open_random_access(path, size)
 
     def fetch(self, path: str) -> bytes:
         return self.inner.fetch(path)

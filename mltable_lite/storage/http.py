@@ -6,12 +6,16 @@ What a plain web server can and cannot do decides how each operation works:
 * **Files** are found with one ``HEAD`` request (size from ``Content-Length``).
 * **Folders and patterns** need the server to list folders: the HTML index page of
   ``python -m http.server``, nginx ``autoindex`` or Apache is read (links below the folder only;
-  parent and sort links are skipped) and subfolders are listed concurrently, as the sizes are
-  then fetched with concurrent ``HEAD`` requests. A server that does not list folders gets a clear
-  error asking for ``file`` paths. Glob matching itself is :func:`mltable_lite.storage.expand_paths`'s.
-* **Reading**: the first file opened on a host is asked for one byte with a ``Range`` header. If
-  the server honours ranges, files open seekable (fsspec's ranged ``HTTPFile``); if not, they
-  open as a forward-only stream of the response body, which the CSV and JSON lines readers read
+  parent and sort links are skipped) and subfolders are listed concurrently. A listing gives no
+  sizes, and none is asked for: a listed file is read with one ``GET`` that asks for its first
+  :data:`FIRST_BYTES` (``Range``) and learns its size from the answer, so a small file costs one
+  request in all (:meth:`HttpStore.fetch_small`); a big one is then read in ranges, or sized
+  with a ``HEAD`` where a size is needed first. A server that does not list folders gets a
+  clear error asking for ``file`` paths. Glob matching itself is
+  :func:`mltable_lite.storage.expand_paths`'s.
+* **Reading**: whether a host honours ``Range`` is learnt from the first ranged answer (or, if a
+  big file is opened first, from asking for one byte). If it does, files open seekable
+  (:class:`.ranged.RangedFile`); if not, they open as a forward-only stream of the response body, which the CSV and JSON lines readers read
   piece by piece without holding the whole file. Parquet needs random access:
   :meth:`HttpStore.open_random_access` gives the seekable file, or, when the server ignores
   ranges, the whole file downloaded into memory (the only way to seek into it).
@@ -41,6 +45,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from contextlib import contextmanager
 from html.parser import HTMLParser
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
@@ -68,8 +73,9 @@ _FILESYSTEM_OPTIONS = frozenset({"client_kwargs", "block_size", "cache_type", "c
                                  "skip_instance_cache"})
 _REQUEST_OPTIONS = frozenset({"headers", "auth", "cookies", "proxy", "proxy_auth", "proxy_headers", "ssl",
                               "server_hostname"})
-_CONCURRENT_REQUESTS = 32
-_UNKNOWN_SIZE = -1   # no Content-Length: readers then treat the file as one partition
+_UNKNOWN_SIZE = -1   # not listed, or no Content-Length: readers then treat the file as one partition
+FIRST_BYTES = 1 << 20   # asked for at once from a file of unknown size: most "small files" are whole in it
+TAIL_BYTES = 64 << 10   # asked for from the end of a parquet file of unknown size: pyarrow's footer read
 _LISTING_HELP = ("Folder and pattern paths over HTTP need a server that lists folders (an HTML index page, "
                  "like nginx autoindex or python -m http.server); otherwise name each file with {'file': url}.")
 _CREDENTIALS_HELP = ("If the server needs credentials, pass them as storage_options={'headers': "
@@ -85,6 +91,7 @@ class HttpStore(FsspecStore):
         self.policy = policy or NetworkPolicy()
         self._sizes: dict[str, int] = {}        # URL → size, learnt while listing or probing
         self._ranges: dict[str, bool] = {}      # scheme://host:port → whether it honours Range
+        self._folders: dict[str, str] = {}      # folder URL → where it redirected (its listing's URL)
 
     @classmethod
     def for_uri(cls, uri: str, storage_options: dict | None = None) -> "HttpStore":
@@ -111,6 +118,7 @@ class HttpStore(FsspecStore):
             raise _status_error(answer.status, url, folder, answer.attempts)
         last_segment = urlsplit(url).path.rsplit("/", 1)[-1]
         if folder or (_is_html(answer.headers) and "." not in last_segment):
+            self._folders[url] = answer.url
             return "directory"
         self._sizes[url] = _content_length(answer.headers)
         return "file"
@@ -124,19 +132,17 @@ class HttpStore(FsspecStore):
         return self._sizes[url]
 
     def find(self, folder: str) -> list[tuple[str, int]]:
-        """Every file below ``folder``, read from the server's listings, with sizes, sorted."""
+        """Every file below ``folder``, read from the server's listings, sorted, with the sizes
+        known already (-1 for the others: a listing tells none)."""
         found = self._run(folder, self._find, folder)
-        self._sizes.update(found)
         return sorted(found.items(), key=lambda item: (unquote(item[0]), item[0]))
 
     # --- reading --------------------------------------------------------------------------------
 
-    def open_input(self, url: str):
+    def open_input(self, url: str, size: int | None = None):
         """Seekable when the server honours ``Range`` requests and the size is known, else a
         forward-only stream (resumed after faults)."""
-        size = self._sizes.get(url)
-        if size is None:
-            size = self.size(url)
+        size = self._known_size(url, size)
         if size > 0 and self._honours_ranges(url):
             _log.debug("GET %s (ranged reads)", _shown(url))
             return io.BufferedReader(self._ranged(url, size), buffer_size=1 << 20)
@@ -146,17 +152,84 @@ class HttpStore(FsspecStore):
                                 headers=self._request_headers())
         return io.BufferedReader(_Stream(stream, self, url), buffer_size=1 << 20)
 
-    def open_random_access(self, url: str):
+    def open_random_access(self, url: str, size: int | None = None):
         """A seekable input for parquet: ranged reads when the server allows them; otherwise
-        the whole file is downloaded into memory, since a plain body cannot seek."""
-        size = self._sizes.get(url)
-        if size is None:
-            size = self.size(url)
-        if size > 0 and self._honours_ranges(url):
-            return self._ranged(url, size)
+        the whole file is downloaded into memory, since a plain body cannot seek. A file of
+        unknown size is first asked for its last :data:`TAIL_BYTES` (where a parquet footer is):
+        the answer tells the size too, so the footer costs one request."""
         import pyarrow as pa
 
+        if (size is None or size < 0) and self._sizes.get(url, -1) < 0 and self._ranges.get(_origin(url)) is not False:
+            tail, total, ranged = self._run(url, self._tail, url, TAIL_BYTES)
+            if not ranged:   # the whole body came: a server without Range support
+                return pa.BufferReader(tail)
+            self._sizes[url] = total
+            ranged_file = self._ranged(url, total)
+            ranged_file.seed(total - len(tail), tail)
+            return ranged_file
+        size = self._known_size(url, size)
+        if size > 0 and self._honours_ranges(url):
+            return self._ranged(url, size)
         return pa.BufferReader(self.fetch(url))
+
+    def _known_size(self, url: str, size: int | None) -> int:
+        if size is not None and size >= 0:
+            self._sizes.setdefault(url, size)
+            return size
+        return self._sizes[url] if url in self._sizes else self.size(url)
+
+    def fetch_small(self, url: str, limit: int) -> bytes | None:
+        """The whole file if it holds at most ``limit`` bytes, else None; one ``GET`` for files
+        up to :data:`FIRST_BYTES` (size and body from one answer), two up to ``limit``."""
+        data, total, ranged = self._run(url, self._first_bytes, url, min(limit, FIRST_BYTES) + 1)
+        if total is not None:
+            self._sizes[url] = total
+        if total is not None and len(data) >= total:
+            return data[:total]
+        if total is None and len(data) <= min(limit, FIRST_BYTES):   # no length given, and it ended
+            self._sizes[url] = len(data)
+            return data
+        if total is not None and total <= limit:
+            return self.fetch(url)
+        return None
+
+    async def _tail(self, url: str, count: int) -> tuple[bytes, int, bool]:
+        """The last ``count`` bytes (all of a smaller file), the size, and whether the server
+        honoured ``Range`` (if not: the whole body, read to its end)."""
+        _log.debug("GET %s last %s bytes (size unknown)", _shown(url), count)
+        session = await self.fs.set_session()
+        answer = await request(session, "GET", self.fs.encode_url(url), self.policy, _shown(url),
+                               headers={**self._request_headers(), "Range": f"bytes=-{count}",
+                                        "Accept-Encoding": "identity"},
+                               options=self._request_options())
+        if answer.status == 416:   # an empty file
+            self._ranges[_origin(url)] = True
+            return b"", 0, True
+        if answer.status >= 400:
+            raise _status_error(answer.status, url, False, answer.attempts)
+        ranged = answer.status == 206
+        self._ranges[_origin(url)] = ranged
+        if not ranged:
+            return answer.body, len(answer.body), False
+        match = re.match(r"^\s*bytes\s+(\d+)-(\d+)/(\d+)\s*$", answer.headers.get("Content-Range", ""))
+        if match is None or int(match.group(2)) + 1 != int(match.group(3)) or \
+                len(answer.body) != int(match.group(2)) - int(match.group(1)) + 1:
+            raise ExecutionError(f"Reading '{_shown(url)}' failed: the server answered a request for the end of the "
+                                 f"file with Content-Range {answer.headers.get('Content-Range')!r} and "
+                                 f"{len(answer.body)} bytes.")
+        return answer.body, int(match.group(3)), True
+
+    async def _first_bytes(self, url: str, count: int) -> tuple[bytes, int | None, bool]:
+        _log.debug("GET %s bytes 0-%s (size unknown)", _shown(url), count - 1)
+        session = await self.fs.set_session()
+        try:
+            data, total, ranged = await fetch_range(session, self.fs.encode_url(url), self.policy, _shown(url), 0,
+                                                    count, headers=self._request_headers(),
+                                                    options=self._request_options())
+        except StatusError as error:
+            raise _status_error(error.status, url, False, error.attempts) from None
+        self._ranges[_origin(url)] = ranged
+        return data, total, ranged
 
     def fetch(self, url: str) -> bytes:
         """The whole file in one ``GET`` (checked against the size the listing announced)."""
@@ -199,7 +272,7 @@ class HttpStore(FsspecStore):
             _log.debug("GET %s bytes %s-%s", shown, start, end - 1)
             session = await self.fs.set_session()
             try:
-                data, _ = await fetch_range(session, encoded, self.policy, shown, start, end,
+                data, _, _ = await fetch_range(session, encoded, self.policy, shown, start, end,
                                             headers=self._request_headers(), options=self._request_options())
             except StatusError as error:
                 raise _status_error(error.status, url, False, error.attempts) from None
@@ -218,8 +291,7 @@ class HttpStore(FsspecStore):
 
     def _honours_ranges(self, url: str) -> bool:
         """Whether the server answers ``Range`` requests; asked once per host (one byte of ``url``)."""
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
+        origin = _origin(url)
         if origin not in self._ranges:
             answer = self._run(url, self._probe, url, "GET", Range="bytes=0-0")
             if answer.status >= 400 and answer.status != 416:  # 416: an empty file, but Range was understood
@@ -264,28 +336,15 @@ class HttpStore(FsspecStore):
                     files.add(_with_query(f"{given}/{relative}", query))
             pages = await asyncio.gather(*(self._listing(subfolder) for subfolder in subfolders))
             links = [link for _, page_links in pages for link in page_links]
-        known = {url: self._sizes[url] for url in files if url in self._sizes}
-        missing = [url for url in files if url not in known]
-        limit = asyncio.Semaphore(_CONCURRENT_REQUESTS)
-
-        listed(len(known))
-
-        async def size_of(url: str) -> int:
-            async with limit:
-                answer = await self._probe(url)
-            if answer.status >= 400:
-                raise _status_error(answer.status, url, False, answer.attempts)
-            listed(1)
-            return _content_length(answer.headers)
-
-        sizes = await asyncio.gather(*(size_of(url) for url in missing))
-        return {**known, **dict(zip(missing, sizes))}
+        listed(len(files))
+        return {url: self._sizes.get(url, _UNKNOWN_SIZE) for url in files}
 
     async def _listing(self, folder: str) -> tuple[str, list[str]]:
         """The folder page's final URL and every link on it, made absolute."""
         _log.debug("GET %s (folder listing)", _shown(folder))
         session = await self.fs.set_session()
-        answer = await request(session, "GET", self.fs.encode_url(folder), self.policy, _shown(folder),
+        where = self._folders.get(folder, folder)   # the probe followed its redirect already
+        answer = await request(session, "GET", self.fs.encode_url(where), self.policy, _shown(folder),
                                headers=self._request_headers(), options=self._request_options())
         if answer.status >= 400:
             raise _status_error(answer.status, folder, True, answer.attempts)
@@ -389,6 +448,11 @@ def _status_error(status: int, url: str, folder: bool, attempts: int = 1) -> Use
             f"The server does not list the folder '{shown}' (HTTP 403). {_LISTING_HELP} {_CREDENTIALS_HELP}")
     tried = f" on each of {attempts} attempts" if attempts > 1 else ""
     return UserErrorException(f"The server answered HTTP {status} for '{shown}'{tried}.")
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _with_query(url: str, query: str) -> str:

@@ -155,8 +155,9 @@ async def request(session: aiohttp.ClientSession, method: str, url, policy: Netw
 
 
 async def fetch_range(session: aiohttp.ClientSession, url, policy: NetworkPolicy, shown: str, start: int, end: int,
-                      *, headers: dict | None = None, options: dict | None = None) -> tuple[bytes, int | None]:
-    """Bytes ``[start, end)`` of the file and its total size (None when the server did not say).
+                      *, headers: dict | None = None, options: dict | None = None) -> tuple[bytes, int | None, bool]:
+    """Bytes ``[start, end)`` of the file, its total size (None when the server did not say) and
+    whether the server honoured ``Range``.
 
     Fewer bytes than asked is retried, unless the file ends there. A server that answers the
     whole file (it ignores ``Range``) is read only as far as ``end`` and only when ``start`` is 0.
@@ -171,7 +172,7 @@ async def fetch_range(session: aiohttp.ClientSession, url, policy: NetworkPolicy
                     await attempts.after_status(response.headers)
                     continue
                 if response.status == 416:   # at or past the end of the file
-                    return b"", _total_of(response.headers.get("Content-Range"))
+                    return b"", _total_of(response.headers.get("Content-Range")), True
                 if response.status == 206:
                     first, total = _content_range(response.headers.get("Content-Range"), shown)
                     if first != start:
@@ -181,7 +182,7 @@ async def fetch_range(session: aiohttp.ClientSession, url, policy: NetworkPolicy
                     expected = end - start if total is None else min(end, total) - start
                     if len(data) < expected:
                         raise ShortBody(len(data), expected)
-                    return data[:end - start], total
+                    return data[:end - start], total, True
                 if response.status == 200:
                     if start:
                         raise ExecutionError(f"Reading '{shown}' failed: the server stopped honouring Range "
@@ -190,7 +191,7 @@ async def fetch_range(session: aiohttp.ClientSession, url, policy: NetworkPolicy
                     length = response.content_length
                     if length is not None and len(data) < min(end, length):
                         raise ShortBody(len(data), min(end, length))
-                    return data, length
+                    return data, length, False
                 raise StatusError(response.status, attempts.count)
         except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError, ShortBody) as error:
             await attempts.after_error(error)

@@ -52,6 +52,19 @@ class RangedFile(io.RawIOBase):
         self._next_sequential = 0               # where an in-order read would start
         self._window = 0                        # read-ahead bytes beyond the last read
 
+    def seed(self, start: int, data: bytes) -> None:
+        """Bytes already fetched (a file's tail, asked for with its size): reads of them cost no request."""
+        with self._lock:
+            if data and not self._cover_any(start, start + len(data)):
+                future: Future = Future()
+                future.set_result(data)
+                bisect.insort(self._starts, start)
+                self._segments[start] = (start + len(data), future)
+
+    def _cover_any(self, start: int, end: int) -> bool:
+        index = bisect.bisect_left(self._starts, end) - 1
+        return index >= 0 and self._segments[self._starts[index]][0] > start
+
     # --- io.RawIOBase ------------------------------------------------------------------------------
 
     def readable(self) -> bool:

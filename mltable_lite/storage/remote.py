@@ -3,8 +3,10 @@
 A remote read of a thousand small files is round-trip bound: opened one after another, each costs
 a metadata request and a read. :func:`prefetched` gives readers the same files behind a proxy
 store that fetches whole small files on a thread pool, a bounded window ahead of the reader, so
-that the reader's ``open_input`` finds the bytes already here. Big files are opened as usual (they
-are read in ranged pieces, and fetching them whole would cost memory).
+that the reader's ``open_input`` finds the bytes already here: one request per file. Files listed
+without a size (an HTTP folder listing) are asked for with :meth:`~mltable_lite.storage.Store.fetch_small`,
+which tells size and body at once; those that turn out big, like big files listed with their size,
+are opened as usual (read in ranged pieces: fetching them whole would cost memory).
 
 Example:
     >>> files = prefetched(expand_paths([PathSpec("folder", "wasbs://c@acct.blob.core.windows.net/d")]))  # doctest: +SKIP
@@ -69,8 +71,8 @@ class FsspecStore(Store):
         return sorted((path, int(info.get("size") or 0)) for path, info in listing.items()
                       if info.get("type") != "directory")
 
-    def open_input(self, path: str):
-        return self.fs.open(path, "rb")
+    def open_input(self, path: str, size: int | None = None):
+        return self.fs.open(path, "rb", **({"size": size} if size is not None and size >= 0 else {}))
 
     def fetch(self, path: str) -> bytes:
         """The whole file in one request (no metadata round trip first)."""
@@ -118,37 +120,43 @@ def abandon(handle) -> None:
 
 
 def prefetched(files: Sequence[FileRef], only: set[int] | None = None) -> list[FileRef]:
-    """``files`` with small remote ones served from a read-ahead window (see the module doc).
+    """``files`` with small remote ones (and those of unknown size) served from a read-ahead
+    window (see the module doc).
 
-    ``only`` names the indexes that will be read (the others are never fetched). Local files,
-    and lists with fewer than two small remote files, come back unchanged.
+    ``only`` names the indexes that will be read (the others are never fetched). Local files
+    come back unchanged.
     """
-    small = [index for index, file in enumerate(files)
-             if (only is None or index in only) and file.store.remote
-             and 0 <= file.size <= SMALL_FILE]  # -1: a server that gave no size
-    if len(small) < 2:
-        return list(files)
-    window = _Window([files[index] for index in small])
+    wanted = [index for index, file in enumerate(files) if (only is None or index in only) and file.store.remote]
+    small = [index for index in wanted if files[index].size <= SMALL_FILE]
     result = list(files)
+    for index in wanted:   # big files: opened knowing their size (no metadata request first)
+        if files[index].size > SMALL_FILE:
+            result[index] = dataclasses.replace(files[index], store=_SizedStore(files[index].store, files[index].size))
+    if not small:
+        return result
+    window = _Window([files[index] for index in small])
     for order, index in enumerate(small):
         result[index] = dataclasses.replace(files[index], store=_PrefetchedStore(files[index].store, window, order))
     return result
 
 
 class _Window:
-    """Fetches files in order on a thread pool, never more than the window ahead of the reader."""
+    """Fetches files in order on a thread pool, never more than the window ahead of the reader.
+    A file of unknown size holds a :data:`SMALL_FILE` place in the window until its size is known."""
 
     def __init__(self, files: list[FileRef]):
         self._files = files
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()   # a fetch done at once runs its callback inside _fill
         self._futures: dict[int, Future] = {}
+        self._held: dict[int, int] = {}          # bytes of the window each fetch holds
         self._queued: deque[int] = deque(range(len(files)))
         self._bytes_ahead = 0
         self._pool: ThreadPoolExecutor | None = None
         # The last files handed out, for readers that open a file twice (header, then body).
-        self._recent: dict[int, bytes] = {}
+        self._recent: dict[int, bytes | None] = {}
 
-    def take(self, order: int) -> bytes:
+    def take(self, order: int) -> bytes | None:
+        """The file's bytes, or None when it turned out too big to fetch whole (open it instead)."""
         with self._lock:
             if order in self._recent:
                 return self._recent[order]
@@ -156,18 +164,23 @@ class _Window:
             if future is None:  # read out of order, or the window had not reached it yet
                 self._drop_queued(order)
             self._fill()
-        if future is None:
-            file = self._files[order]
-            data = file.store.fetch(file.path)
-        else:
-            data = future.result()
+        data = self._fetch(order) if future is None else future.result()
         with self._lock:
             if future is not None:
-                self._bytes_ahead -= self._files[order].size
+                self._bytes_ahead -= self._held.pop(order, 0)
             self._recent[order] = data
             while len(self._recent) > _RECENT:
                 self._recent.pop(next(iter(self._recent)))
             self._fill()
+        return data
+
+    def _fetch(self, order: int) -> bytes | None:
+        file = self._files[order]
+        if file.size >= 0:
+            return file.store.fetch(file.path)
+        data = file.store.fetch_small(file.path, SMALL_FILE)
+        if data is not None:
+            file.memo["size"] = len(data)
         return data
 
     def _drop_queued(self, order: int) -> None:
@@ -180,13 +193,30 @@ class _Window:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=FETCH_WORKERS, thread_name_prefix="mltable_lite_fetch")
         while self._queued and len(self._futures) < WINDOW_FILES and (
-                not self._futures or self._bytes_ahead + self._files[self._queued[0]].size <= WINDOW_BYTES):
+                not self._futures or self._bytes_ahead + _held(self._files[self._queued[0]]) <= WINDOW_BYTES):
             order = self._queued.popleft()
             file = self._files[order]
-            self._bytes_ahead += file.size
-            self._futures[order] = file.store.fetch_later(file.path, self._pool)
+            self._held[order] = _held(file)
+            self._bytes_ahead += self._held[order]
+            if file.size >= 0:
+                self._futures[order] = file.store.fetch_later(file.path, self._pool)
+            else:
+                future = self._futures[order] = self._pool.submit(self._fetch, order)
+                future.add_done_callback(lambda done, order=order: self._sized(order, done))
         if not self._queued and not self._futures:
             self._pool.shutdown(wait=False)
+
+    def _sized(self, order: int, done: Future) -> None:
+        """A file of unknown size arrived: it holds its true size in the window from now on."""
+        if done.cancelled() or done.exception() is not None:
+            return
+        data = done.result()
+        with self._lock:
+            if order in self._held:
+                size = len(data) if data is not None else 0
+                self._bytes_ahead += size - self._held[order]
+                self._held[order] = size
+                self._fill()
 
     def __del__(self):  # a stream closed early (take(n)) leaves fetches to cancel
         for future in self._futures.values():
@@ -194,6 +224,10 @@ class _Window:
         pool = self._pool
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _held(file: FileRef) -> int:
+    return file.size if file.size >= 0 else SMALL_FILE
 
 
 class _PrefetchedStore:
@@ -204,18 +238,43 @@ class _PrefetchedStore:
         self._window = window
         self._order = order
 
-    def open_input(self, path: str):
-        return io.BytesIO(self._window.take(self._order))
+    def open_input(self, path: str, size: int | None = None):
+        data = self._window.take(self._order)
+        return self._inner.open_input(path, size) if data is None else io.BytesIO(data)
+
+    def open_random_access(self, path: str, size: int | None = None):
+        data = self._window.take(self._order)   # the bytes are here: parquet needs no ranged reads
+        return self._inner.open_random_access(path, size) if data is None else io.BytesIO(data)
 
     def fetch(self, path: str) -> bytes:
-        return self._window.take(self._order)
-
-    open_random_access = open_input  # the bytes are here: parquet needs no ranged reads
+        data = self._window.take(self._order)
+        return self._inner.fetch(path) if data is None else data
 
     @property
     def arrow_filesystem(self):
-        # Readers that prefer a native filesystem fall back to open_input, which has the bytes.
+        # Readers that prefer a native filesystem fall back to open_random_access, which has the bytes.
         raise NotImplementedError
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+class _SizedStore:
+    """One big file's store: opened with the size its listing gave; everything else is the inner store's."""
+
+    def __init__(self, inner: Store, size: int):
+        self._inner = inner
+        self._size = size
+
+    def open_input(self, path: str, size: int | None = None):
+        return self._inner.open_input(path, self._size if size is None else size)
+
+    def open_random_access(self, path: str, size: int | None = None):
+        return self._inner.open_random_access(path, self._size if size is None else size)
+
+    @property
+    def arrow_filesystem(self):
+        raise NotImplementedError   # readers fall back to open_random_access, which knows the size
 
     def __getattr__(self, name):
         return getattr(self._inner, name)
