@@ -314,7 +314,9 @@ def _ls(arguments) -> int:
     from .executor import list_files
 
     table = open_table(arguments)
-    files = list_files(table._plan, table._storage_options)
+    from .storage import with_sizes
+
+    files = with_sizes(list_files(table._plan, table._storage_options))   # an HTTP listing tells no sizes
     width = max((len(str(file.size)) for file in files), default=1)
     for file in files:
         print(f"{file.size:>{width}}  {file.display}")

@@ -31,7 +31,7 @@ _log = get_logger(__name__)
 
 __all__ = [
     "FileRef", "FileStat", "Store", "LocalStore", "open_store", "expand_paths", "canonical_uri", "is_local",
-    "join_uri", "local_path", "parent_uri", "relative_to", "scheme_of",
+    "join_uri", "local_path", "parent_uri", "relative_to", "scheme_of", "with_sizes",
 ]
 
 
@@ -383,6 +383,28 @@ def _expand_paths(specs: Sequence[Any], storage_options: dict | None) -> list[Fi
             raise _not_found(spec, "the folder holds no files")
         files.extend(FileRef(store.uri_of(item), item, size, store, path) for item, size in found)
     return files
+
+
+def with_sizes(files: Sequence[FileRef]) -> list[FileRef]:
+    """``files`` with the sizes their listing did not give (-1: an HTTP folder listing) asked of
+    their stores, many at once; still -1 where a store cannot tell.
+
+    Example:
+        >>> [file.size for file in with_sizes(expand_paths([PathSpec("folder", url)]))]   # doctest: +SKIP
+        [1532, 204800]
+    """
+    unknown = [index for index, file in enumerate(files) if file.size < 0]
+    if not unknown:
+        return list(files)
+    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import replace
+
+    with ThreadPoolExecutor(max_workers=min(16, len(unknown)), thread_name_prefix="mltable_lite_size") as pool:
+        sizes = list(pool.map(lambda index: files[index].resolved_size(), unknown))
+    result = list(files)
+    for index, size in zip(unknown, sizes):
+        result[index] = replace(files[index], size=size)
+    return result
 
 
 def _shown(spec) -> str:

@@ -47,7 +47,8 @@ from urllib.parse import unquote, urlsplit
 
 from ..errors import MLTableError, UserErrorException
 from ..logs import get_logger
-from . import FileRef, FileStat, Store, canonical_uri, expand_paths, is_local, local_path, open_store, scheme_of
+from . import (FileRef, FileStat, Store, canonical_uri, expand_paths, is_local, local_path, open_store, scheme_of,
+               with_sizes)
 from .globbing import compile_pattern, has_wildcard
 from . import parts
 from .secrets import redact, strip_secret_query
@@ -164,6 +165,7 @@ def plan_copy(source: Any, destination: str, source_options: dict | None = None,
     files: list[FileRef] = []
     for spec in specs:
         files.extend(expand_paths([spec], source_options))
+    files = with_sizes(files)   # a copy needs sizes (parts, resuming) that an HTTP listing does not give
     dest_uri = canonical_uri(destination)
     store = open_store(dest_uri, destination_options)
     dest_path = store.path_of(dest_uri)

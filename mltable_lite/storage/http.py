@@ -273,7 +273,7 @@ class HttpStore(FsspecStore):
             session = await self.fs.set_session()
             try:
                 data, _, _ = await fetch_range(session, encoded, self.policy, shown, start, end,
-                                            headers=self._request_headers(), options=self._request_options())
+                                               headers=self._request_headers(), options=self._request_options())
             except StatusError as error:
                 raise _status_error(error.status, url, False, error.attempts) from None
             return data
