@@ -25,7 +25,8 @@ from ..errors import NOT_FOUND_CODE, NOT_FOUND_MESSAGE, ExecutionError, UserErro
 from ..logs import get_logger, log_listing
 from . import local_files
 from .globbing import compile_glob, has_wildcard
-from .uris import check_web_url, canonical_uri, is_local, join_uri, local_path, parent_uri, relative_to, scheme_of
+from .uris import (canonical_uri, check_web_url, is_local, join_uri, local_path, parent_uri, relative_to, scheme_of,
+                   split_chain)
 
 _log = get_logger(__name__)
 
@@ -68,7 +69,7 @@ class FileRef:
             return self.path
         from .secrets import strip_secret_query
 
-        return strip_secret_query(self.uri)
+        return strip_secret_query(split_chain(self.uri)[1])   # a cache in front is no part of the file's name
 
 
 @dataclass(frozen=True)
@@ -308,11 +309,22 @@ def open_store(uri: str, storage_options: dict | None = None) -> Store:
     """The store for ``uri``: local for plain paths and ``file://``; a store of ours for http(s),
     Azure and azureml URIs; any other fsspec filesystem otherwise.
 
-    Stores are cheap to make: the filesystems under them are cached by fsspec.
+    Stores are cheap to make: the filesystems under them are cached by fsspec. A cache chain
+    (``simplecache::…``), or ``local_copy`` in the options, puts a local cache in front of a remote
+    store (:mod:`.caching`).
     """
     scheme = scheme_of(uri)
     if scheme == "file":
         return _LOCAL
+    if split_chain(uri)[0] or (storage_options or {}).get("local_copy"):
+        from .caching import CachedStore
+
+        return CachedStore.for_uri(uri, storage_options, _open_remote)
+    return _open_remote(uri, storage_options)
+
+
+def _open_remote(uri: str, storage_options: dict | None) -> Store:
+    scheme = scheme_of(uri)
     if scheme in _STORES:
         import importlib
 

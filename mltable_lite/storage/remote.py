@@ -127,7 +127,8 @@ def prefetched(files: Sequence[FileRef], only: set[int] | None = None) -> list[F
     come back unchanged.
     """
     wanted = [index for index, file in enumerate(files) if (only is None or index in only) and file.store.remote]
-    small = [index for index in wanted if files[index].size <= SMALL_FILE]
+    small = [index for index in wanted if files[index].size <= SMALL_FILE
+             and getattr(files[index].store, "fetch_ahead", True)]
     result = list(files)
     for index in wanted:   # big files: opened knowing their size (no metadata request first)
         if files[index].size > SMALL_FILE:

@@ -1,12 +1,17 @@
 """URI spelling: what the user wrote → one canonical URI per location.
 
 Local paths become ``file:///abs/path`` (normalised, ``..`` collapsed); remote URIs pass through.
+fsspec's cache chains (``simplecache::``, ``filecache::``, ``blockcache::`` before a URI) are kept
+in front of the URI they cache, and every function here works on that URI (:func:`split_chain`);
+a cache in front of a local path is dropped (the file is local already).
 
 Example:
     >>> canonical_uri("data/../a.csv", base_dir="/work")
     'file:///work/a.csv'
     >>> canonical_uri("https://host/x.csv", base_dir="/work")
     'https://host/x.csv'
+    >>> join_uri("simplecache::https://host/table", "./data/a.csv")
+    'simplecache::https://host/table/data/a.csv'
 """
 
 from __future__ import annotations
@@ -17,10 +22,25 @@ import re
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+CACHE_PROTOCOLS = ("simplecache", "filecache", "blockcache")
+_CHAIN = re.compile(r"^((?:(?:simplecache|filecache|blockcache)::)+)", re.IGNORECASE)
+
+
+def split_chain(uri: str) -> tuple[str, str]:
+    """``(cache prefix, URI)``: ``'simplecache::https://h/x'`` → ``('simplecache::', 'https://h/x')``.
+
+    Example:
+        >>> split_chain("filecache::az://c/x.csv"), split_chain("/data/x.csv")
+        (('filecache::', 'az://c/x.csv'), ('', '/data/x.csv'))
+    """
+    match = _CHAIN.match(uri)
+    return (match.group(1), uri[match.end():]) if match else ("", uri)
 
 
 def scheme_of(uri: str) -> str:
-    """``'file'`` for local paths, else the URI scheme in lower case (``'https'``, ``'abfss'``)."""
+    """``'file'`` for local paths, else the URI scheme in lower case (``'https'``, ``'abfss'``);
+    a cached URI's scheme is that of the URI it caches."""
+    uri = split_chain(uri)[1]
     if uri[:8].lower() == "azureml:":  # also the data-asset form azureml:<name>:<version>
         return "azureml"
     match = _SCHEME.match(uri)
@@ -47,6 +67,9 @@ def canonical_uri(given: str, base_dir: str | None = None) -> str:
 
     Relative local paths resolve against ``base_dir`` or the current directory.
     """
+    prefix, inner = split_chain(given)
+    if prefix:
+        return canonical_uri(inner, base_dir) if is_local(inner) else prefix + inner
     if not is_local(given):
         return given
     if given.lower().startswith("file://"):
@@ -57,7 +80,7 @@ def canonical_uri(given: str, base_dir: str | None = None) -> str:
     if os.path.isabs(given):
         return "file://" + _normalise(given)
     if base_dir is not None and not is_local(base_dir):
-        return join_uri(base_dir, given)
+        return join_uri(base_dir, given)   # a cached folder's relative paths are cached too
     base = local_path(base_dir) if base_dir is not None else os.getcwd()
     return "file://" + _normalise(os.path.join(base, given))
 
@@ -66,10 +89,11 @@ def join_uri(base: str, relative: str) -> str:
     """Join a relative path onto a folder URI, collapsing ``..``."""
     if is_local(base):
         return canonical_uri(relative, base)
+    prefix, base = split_chain(base)
     scheme, rest = base.split("://", 1)
     authority, _, path = rest.partition("/")
     joined = posixpath.normpath(posixpath.join("/" + path, relative))
-    return f"{scheme}://{authority}{joined}"
+    return f"{prefix}{scheme}://{authority}{joined}"
 
 
 def parent_uri(uri: str) -> str:
