@@ -9,18 +9,22 @@ listens on a free port chosen by the OS, stores its blobs in a temporary folder,
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 REPO = Path(__file__).resolve().parent.parent
 AZURITE_BLOB = REPO / "tests" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
+COUNTING_PROXY = REPO / "tests" / "servers" / "fault_proxy.py"
 ACCOUNT = "devstoreaccount1"
 # Azurite's documented, public development key: not a secret.
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -50,30 +54,63 @@ def unavailable() -> str | None:
     return None
 
 
+@dataclass
+class Services:
+    """A running Azurite with the benchmark's files: the connection string readers use (through
+    the latency proxy, if any), and one through the counting proxy, whose requests :meth:`counts`
+    reads (and resets)."""
+
+    connection: str
+    counting_connection: str
+    counts_url: str
+
+    def counts(self) -> dict:
+        with urllib.request.urlopen(self.counts_url, timeout=30) as answer:
+            return json.load(answer)
+
+
 @contextlib.contextmanager
 def azurite_with_files(local_folder: Path, latency_ms: float = 0, startup_timeout: float = 60,
                        big_folder: Path | None = None) -> Iterator[str]:
     """Start Azurite, upload every file of ``local_folder`` under ``bench/small/`` (and of
     ``big_folder``, if given, under ``bench/big/``); yield the connection string the readers use
     (through a latency proxy when ``latency_ms`` > 0)."""
+    folders = {FOLDER: local_folder, **({BIG_FOLDER: big_folder} if big_folder is not None else {})}
+    with azurite_services(folders, latency_ms, startup_timeout) as services:
+        yield services.connection
+
+
+@contextlib.contextmanager
+def azurite_services(folders: dict[str, Path], latency_ms: float = 0,
+                     startup_timeout: float = 60) -> Iterator[Services]:
+    """Start Azurite, upload each local folder of ``folders`` under ``bench/<name>/``, and start
+    the proxies: a latency proxy (if ``latency_ms`` > 0) for the timed runs, and a counting proxy
+    (``tests/servers/fault_proxy.py``, no delay) for one untimed pass that counts requests."""
     location = Path(tempfile.mkdtemp(prefix="bench-azurite-"))
     log = (location / "azurite.log").open("w+")
     proxy_log = (location / "proxy.log").open("w+")
+    counting_log = (location / "counting.log").open("w+")
     processes = [subprocess.Popen(
         [str(AZURITE_BLOB), "--blobHost", "127.0.0.1", "--blobPort", "0", "--location", str(location / "blobs"),
          "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose"],
         stdout=log, stderr=subprocess.STDOUT)]
     try:
         port = _wait_for_port(log, processes[0], _LISTENING, "Azurite", startup_timeout)
-        _upload(local_folder, connection_string(port))
-        if big_folder is not None:
-            _upload(big_folder, connection_string(port), BIG_FOLDER)
+        for name, folder in folders.items():
+            _upload(folder, connection_string(port), name)
+        timed_port = port
         if latency_ms > 0:
             processes.append(subprocess.Popen(
                 [sys.executable, str(Path(__file__).with_name("_latency_proxy.py")), "--target-port", str(port),
                  "--delay-ms", str(latency_ms)], stdout=proxy_log, stderr=subprocess.STDOUT))
-            port = _wait_for_port(proxy_log, processes[1], _PROXY_LISTENING, "the latency proxy", startup_timeout)
-        yield connection_string(port)
+            timed_port = _wait_for_port(proxy_log, processes[-1], _PROXY_LISTENING, "the latency proxy",
+                                        startup_timeout)
+        processes.append(subprocess.Popen([sys.executable, str(COUNTING_PROXY), "--target-port", str(port)],
+                                          stdout=counting_log, stderr=subprocess.STDOUT))
+        counting_port = _wait_for_port(counting_log, processes[-1], _PROXY_LISTENING, "the counting proxy",
+                                       startup_timeout)
+        yield Services(connection_string(timed_port), connection_string(counting_port),
+                       f"http://127.0.0.1:{counting_port}/__counts__")
     finally:
         for process in reversed(processes):
             process.terminate()
@@ -84,6 +121,7 @@ def azurite_with_files(local_folder: Path, latency_ms: float = 0, startup_timeou
                 process.wait()
         log.close()
         proxy_log.close()
+        counting_log.close()
         shutil.rmtree(location, ignore_errors=True)
 
 
@@ -111,7 +149,7 @@ def _upload(local_folder: Path, connection: str, folder: str = FOLDER) -> None:
         container.create_container()
     except ResourceExistsError:
         pass
-    files = sorted(path for path in local_folder.iterdir() if path.is_file())
+    files = sorted(path for path in local_folder.iterdir() if path.is_file() and not path.name.startswith("."))
 
     def upload(path: Path) -> None:
         # One Put Blob per file (max_single_put_size covers 64 MiB): the service keeps its Content-MD5.

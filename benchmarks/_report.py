@@ -25,6 +25,7 @@ class WorkloadResult:
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     skipped: str | None = None     # why the whole workload did not run
     seconds: float = 0.0           # how long it took, generation excluded
+    requests: dict = field(default_factory=dict)   # contestant → requests counted in one untimed run
 
 
 # --- machine --------------------------------------------------------------------------------------
@@ -209,6 +210,24 @@ def target_verdict(target: Target, results: dict[str, WorkloadResult]) -> tuple[
     return ("✅" if target.met(ratio) else "❌"), ratio, ""
 
 
+def _requests_table(results: list[WorkloadResult]) -> list[str]:
+    """Requests per contestant, counted by a proxy in one extra untimed run of each."""
+    columns = [name for name in CONTESTANTS if any(name in result.requests for result in results)]
+    lines = ["| workload | " + " | ".join(CONTESTANTS[name] for name in columns) + " |",
+             "|---|" + "---:|" * len(columns)]
+    for result in results:
+        cells = []
+        for name in columns:
+            counted = result.requests.get(name)
+            if counted is None:
+                cells.append("–")
+                continue
+            methods = ", ".join(f"{method} {count}" for method, count in sorted(counted["by_method"].items()))
+            cells.append(f"{counted['requests']} ({methods}); {counted['body_bytes'] / MB:.1f} MB")
+        lines.append(f"| {result.workload.name} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def _targets_table(results: dict[str, WorkloadResult]) -> list[str]:
     lines = ["| target | mltable_lite | peer | ratio | limit | result | raw pyarrow's ratio to the same peer |",
              "|---|---:|---:|---:|---:|---|---:|"]
@@ -290,6 +309,10 @@ def render(results: list[WorkloadResult], *, command: str, data_description: str
     if in_process:
         lines += ["", "## Time, in process (imports already paid)", "",
                   *_table(in_process, ["mltable_lite", "pyarrow", "pandas", "polars", "duckdb"], "time", notes)]
+    counted = [r for r in results if r.requests]
+    if counted:
+        lines += ["", "## Requests per read (one extra untimed run through a counting proxy; body bytes sent)", "",
+                  *_requests_table(counted)]
     if copies:
         lines += ["", "## Copying files (time and throughput; imports already paid)", "",
                   *_copy_table(copies, notes)]

@@ -237,6 +237,32 @@ def time_in_process(contestants: list[Contestant], expected: Expected, repeat: i
     return outcomes
 
 
+def count_requests(contestants: list[Contestant], outcomes: dict[str, Outcome], variable: str, value: str,
+                   counts: Callable[[], dict]) -> dict[str, dict]:
+    """One more, untimed run of each contestant that ran well, with ``variable`` set to ``value``
+    (a connection through a counting proxy): the requests and bytes ``counts()`` saw during its run
+    (its untimed setup excluded)."""
+    counted = {}
+    before = os.environ.get(variable)
+    os.environ[variable] = value
+    try:
+        for contestant in contestants:
+            if not outcomes[contestant.name].ok:
+                continue
+            namespace: dict = {"__name__": f"bench_{contestant.name}"}
+            exec(compile(contestant.setup, f"<{contestant.name} setup>", "exec"), namespace)
+            counts()   # forget the setup's requests
+            exec(compile(contestant.run, f"<{contestant.name}>", "exec"), namespace)
+            counted[contestant.name] = counts()
+            namespace.clear()
+    finally:
+        if before is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = before
+    return counted
+
+
 def profile_in_process(contestant: Contestant) -> str:
     """One run of ``contestant`` under pyinstrument (after an unprofiled warm-up), as text."""
     from pyinstrument import Profiler

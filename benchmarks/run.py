@@ -112,6 +112,9 @@ def run_workload(workload: _workloads.Workload, repeat: int, env: dict[str, str]
                                                                REPO)
             else:
                 result.outcomes = _timing.time_in_process(workload.contestants, workload.expected, repeat)
+            counting = workload.counting()
+            if counting is not None:
+                result.requests = _timing.count_requests(workload.contestants, result.outcomes, *counting)
     except Exception as error:   # noqa: BLE001 - e.g. Azurite failing to start: report it, run the rest
         result.skipped = f"could not run: {type(error).__name__}: {str(error).splitlines()[0][:200]}"
     result.seconds = time.perf_counter() - started

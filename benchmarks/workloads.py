@@ -31,6 +31,7 @@ SAMPLE_SEED = 7
 KEPT_COLUMNS = ["id", "score"]
 AZURITE_ENV = "BENCH_AZURITE_CONNECTION_STRING"
 AZURE_LATENCY_MS = 10.0   # the azurite_latency workload: a same-region round trip, roughly
+REMOTE_LATENCY_MS = 20.0  # the azurite_*_folder_latency workloads: issue 19's cross-region-ish round trip
 
 # Column order and headings of the results tables.
 CONTESTANTS = {
@@ -60,6 +61,9 @@ class Workload:
     unavailable: Callable[[], str | None] = lambda: None    # why the whole workload cannot run
     moves_files: bool = False    # a copy: reported in its own table, with MB/s (see bytes_moved)
     bytes_moved: Callable[[], int] = lambda: 0
+    # Inside ``context``: (environment variable, its value for the counting pass, a function that
+    # returns the requests counted since it was last called), or None when requests are not counted.
+    counting: Callable[[], tuple[str, str, Callable[[], dict]] | None] = lambda: None
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,14 @@ TARGETS = [
     Target("azurite", "pandas", 0.25, "Azurite, small files ≥ 4× faster than the sequential adlfs loop"),
     Target("azurite_latency", "pandas", 0.25,
            "Azurite + emulated round trip, small files ≥ 4× faster than the sequential adlfs loop"),
+    Target("azurite_csv_folder", "pyarrow", 0.80,
+           "Azurite, CSV folder → pandas ≤ 0.8× pyarrow.dataset over adlfs"),
+    Target("azurite_parquet_folder", "pyarrow", 0.80,
+           "Azurite, parquet folder → pandas ≤ 0.8× pyarrow.dataset over adlfs"),
+    Target("azurite_csv_folder_latency", "pyarrow", 0.80,
+           "Azurite + 20 ms per request, CSV folder → pandas ≤ 0.8× pyarrow.dataset over adlfs"),
+    Target("azurite_parquet_folder_latency", "pyarrow", 0.80,
+           "Azurite + 20 ms per request, parquet folder → pandas ≤ 0.8× pyarrow.dataset over adlfs"),
     Target("azurite_copy", "adlfs_get", 0.50,
            "Download from Azurite (small files + 64 MB files) ≥ 2× faster than a sequential adlfs fs.get loop"),
     Target("azurite_copy", "sdk_download", 1.0,
@@ -310,6 +322,11 @@ def build(data: Data, reference_python: str | None, azure_latency_ms: float = AZ
         _small_files_workload(data, no_reference),
         _azurite_workload(data, no_reference),
         _azurite_workload(data, no_reference, azure_latency_ms),
+        _http_small_files_workload(data, no_reference),
+        _azurite_folder_workload("csv", data, no_reference),
+        _azurite_folder_workload("parquet", data, no_reference),
+        _azurite_folder_workload("csv", data, no_reference, REMOTE_LATENCY_MS),
+        _azurite_folder_workload("parquet", data, no_reference, REMOTE_LATENCY_MS),
         _azurite_copy_workload(data),
         folder_workload("csv", "CSV folder → pandas", "main", True),
         folder_workload("parquet", "Parquet folder → pandas", "main", True),
@@ -355,14 +372,7 @@ def _azurite_workload(data: Data, no_reference: dict[str, str], latency_ms: floa
             return "skipped: mltable_lite's wasbs:// store (mltable_lite/storage/azure.py) does not exist yet"
         return None
 
-    @contextlib.contextmanager
-    def running_azurite():
-        with _azurite.azurite_with_files(data.azure_dir, latency_ms) as connection:
-            os.environ[AZURITE_ENV] = connection
-            try:
-                yield
-            finally:
-                os.environ.pop(AZURITE_ENV, None)
+    running_azurite, counting = _azurite_context({_azurite.FOLDER: data.azure_dir}, latency_ms)
 
     # One client per contestant, made untimed in setup and reused by every run, with no listings
     # cache: like mltable_lite, which keeps one filesystem per credential and lists afresh each read.
@@ -393,7 +403,108 @@ def _azurite_workload(data: Data, no_reference: dict[str, str], latency_ms: floa
     if latency_ms:
         name, title = "azurite_latency", f"{title}, {latency_ms:g} ms added per request"
     return Workload(name, title, False, frozenset({"azure"}), Expected(data.azure_rows, len(COLUMNS)), contestants,
-                    absent, context=running_azurite, unavailable=_azurite.unavailable)
+                    absent, context=running_azurite, unavailable=_azurite.unavailable, counting=counting)
+
+
+HTTP_ENV = "BENCH_HTTP_URL"
+
+
+def _http_small_files_workload(data: Data, no_reference: dict[str, str]) -> Workload:
+    """The small CSV files of the Azure workloads, served by ``python -m http.server`` (HTML
+    listings, no ``Range``): mltable_lite's folder read against fsspec's concurrent ``cat`` + pyarrow,
+    and a sequential ``pd.read_csv(url)`` loop."""
+    import _http
+
+    running: dict = {}
+
+    @contextlib.contextmanager
+    def context():
+        with _http.serve(data.azure_dir) as served:
+            os.environ[HTTP_ENV] = served.url
+            running["served"] = served
+            try:
+                yield
+            finally:
+                running.clear()
+                os.environ.pop(HTTP_ENV, None)
+
+    def counting():
+        served = running.get("served")
+        return None if served is None else (HTTP_ENV, served.counting_url, served.counts)
+
+    names = sorted(path.name for path in data.azure_dir.glob("*.csv")) if data.azure_dir.exists() else []
+    url = f"import os\nURL = os.environ[{HTTP_ENV!r}]"
+    contestants = [
+        Contestant("mltable_lite", "df = mltable.from_delimited_files([{'folder': URL}]).to_pandas_dataframe()",
+                   f"import mltable_lite as mltable\n{url}"),
+        Contestant("pyarrow", "urls = sorted(u for u in fs.find(URL) if u.endswith('.csv'))\nblobs = fs.cat(urls)\n"
+                   "df = pa.concat_tables([csv.read_csv(pa.py_buffer(blobs[u])) for u in urls]).to_pandas()",
+                   f"import fsspec\nimport pyarrow as pa\nimport pyarrow.csv as csv\n{url}\n"
+                   "fs = fsspec.filesystem('http', skip_instance_cache=True)"),
+        Contestant("pandas", f"df = pd.concat([pd.read_csv(URL + name, parse_dates=['ts']) for name in {names!r}], "
+                   "ignore_index=True)", f"import pandas as pd\n{url}"),
+    ]
+    absent = {**no_reference, "polars": "not measured", "duckdb": "not measured"}
+    return Workload("http_small_files", f"{data.sizes.azure_files} small CSV files over HTTP (python -m http.server) "
+                    "→ pandas", False, frozenset({"azure"}), Expected(data.azure_rows, len(COLUMNS)), contestants,
+                    absent, context=context, counting=counting)
+
+
+def _azurite_context(folders: dict, latency_ms: float = 0):
+    """A context running Azurite with ``folders`` uploaded (``AZURITE_ENV`` holds the readers'
+    connection string meanwhile), and the workload's ``counting`` function."""
+    import _azurite
+
+    running: dict = {}
+
+    @contextlib.contextmanager
+    def context():
+        with _azurite.azurite_services(folders, latency_ms) as services:
+            os.environ[AZURITE_ENV] = services.connection
+            running["services"] = services
+            try:
+                yield
+            finally:
+                running.clear()
+                os.environ.pop(AZURITE_ENV, None)
+
+    def counting():
+        services = running.get("services")
+        return None if services is None else (AZURITE_ENV, services.counting_connection, services.counts)
+
+    return context, counting
+
+
+def _azurite_folder_workload(kind: str, data: Data, no_reference: dict[str, str], latency_ms: float = 0) -> Workload:
+    """The main CSV or parquet folder on Azurite into pandas: mltable_lite against
+    ``pyarrow.dataset`` over adlfs (the issue's baseline), with ``latency_ms`` added per request."""
+    import _azurite
+
+    folder = {"csv": data.csv_dir, "parquet": data.parquet_dir}[kind]
+    remote = f"{kind}_main"
+    running_azurite, counting = _azurite_context({remote: folder}, latency_ms)
+    connect = f"import os\nCONNECTION_STRING = os.environ[{AZURITE_ENV!r}]"
+    uri = f"wasbs://{_azurite.CONTAINER}@{_azurite.ACCOUNT}.blob.core.windows.net/{remote}"
+    builder = {"csv": "from_delimited_files", "parquet": "from_parquet_files"}[kind]
+    contestants = [
+        Contestant("mltable_lite", f"df = mltable.{builder}([{{'folder': {uri!r}}}],\n"
+                   "    storage_options={'connection_string': CONNECTION_STRING}).to_pandas_dataframe()",
+                   f"import mltable_lite as mltable\n{connect}"),
+        # What a pyarrow user writes for a remote folder: a dataset over the fsspec Azure filesystem.
+        Contestant("pyarrow", f"df = ds.dataset({_azurite.CONTAINER + '/' + remote!r}, filesystem=fs, "
+                   f"format={kind!r}).to_table().to_pandas()",
+                   f"import adlfs\nimport pyarrow.dataset as ds\n{connect}\n"
+                   "fs = adlfs.AzureBlobFileSystem(connection_string=CONNECTION_STRING, use_listings_cache=False)",
+                   requires=("adlfs",)),
+    ]
+    absent = {**no_reference, "pandas": "not measured: the pyarrow column is the baseline here",
+              "polars": "not measured: needs its own object-store configuration for Azurite",
+              "duckdb": "not measured: needs the azure extension (downloaded on first use)"}
+    name = f"azurite_{kind}_folder" + ("_latency" if latency_ms else "")
+    title = f"{kind.upper() if kind == 'csv' else 'Parquet'} folder ({data.sizes.files} files) on Azurite → pandas" + (
+        f", {latency_ms:g} ms added per request" if latency_ms else "")
+    return Workload(name, title, False, frozenset({"main"}), Expected(data.rows, len(COLUMNS)), contestants, absent,
+                    context=running_azurite, unavailable=_azurite.unavailable, counting=counting)
 
 
 def _azurite_copy_workload(data: Data) -> Workload:

@@ -21,6 +21,9 @@ Run as a process (the benchmarks do, so the proxy never competes for their GIL):
     python tests/servers/fault_proxy.py --target-port 10000 --delay-ms 20 --counts counts.json
     # prints "listening on <port>"; on SIGTERM writes the request log to counts.json
 
+``GET /__counts__`` on the proxy itself answers the counts since the last such request (JSON:
+``requests``, ``by_method``, ``body_bytes``) and starts counting afresh; it is never forwarded.
+
 Example:
     >>> def test_retry(serve_http, fault_proxy, tmp_path):                  # doctest: +SKIP
     ...     served = serve_http(tmp_path)
@@ -46,6 +49,7 @@ from urllib.parse import urlsplit
 __all__ = ["Fault", "FaultProxy", "fault_proxy", "run_fault_proxy"]
 
 _KINDS = ("status", "drop", "stall", "truncate", "stall_body")
+COUNTS_PATH = "/__counts__"
 _CHUNK = 64 << 10
 
 
@@ -124,6 +128,15 @@ class FaultProxy:
     def body_bytes(self) -> int:
         return sum(record.body_bytes for record in self.requests())
 
+    def take_counts(self) -> dict:
+        """Requests and body bytes since the last call (what ``GET /__counts__`` answers)."""
+        with self._lock:
+            seen, self.records = self.records, []
+        by_method: dict[str, int] = {}
+        for record in seen:
+            by_method[record.method] = by_method.get(record.method, 0) + 1
+        return {"requests": len(seen), "by_method": by_method, "body_bytes": sum(r.body_bytes for r in seen)}
+
     def _take_fault(self, method: str, path: str) -> Fault | None:
         with self._lock:
             for fault in self._faults:
@@ -158,6 +171,10 @@ class FaultProxy:
                 request_line, headers = head
                 method, path, _ = request_line.split(" ", 2)
                 body = await reader.readexactly(int(headers.get("content-length", "0") or 0))
+                if path == COUNTS_PATH:
+                    writer.write(_json_answer(self.take_counts()))
+                    await writer.drain()
+                    continue
                 record = Record(method, path, headers.get("range"))
                 with self._lock:
                     self.records.append(record)
@@ -234,6 +251,12 @@ class FaultProxy:
             return length is not None or chunked or head_only
         finally:
             upstream_writer.close()
+
+
+def _json_answer(value) -> bytes:
+    body = json.dumps(value).encode()
+    return (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body)
 
 
 async def _read_head(reader: asyncio.StreamReader) -> tuple[str, dict] | None:

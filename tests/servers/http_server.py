@@ -69,6 +69,7 @@ class ServedFolder:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"   # keep-alive, as real servers: clients reuse connections
+    disable_nagle_algorithm = True  # as real servers: headers and body written apart must not wait 40 ms for an ACK
     served: ServedFolder            # set on a subclass per server
 
     def log_message(self, format, *args):  # quiet: pytest shows failures, not access logs
@@ -216,3 +217,24 @@ def serve_http():
             return stack.enter_context(serve_folder(folder, **options))
 
         yield start
+
+
+def main() -> None:
+    """``python tests/servers/http_server.py FOLDER [--no-ranges]``: serve until SIGTERM (the
+    benchmarks run it so, in a process of its own); prints ``listening on <port>`` once ready."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(description=main.__doc__.split("\n")[0])
+    parser.add_argument("folder")
+    parser.add_argument("--no-ranges", dest="ranges", action="store_false")
+    args = parser.parse_args()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with serve_folder(args.folder, ranges=args.ranges) as served:
+        print(f"listening on {urlsplit(served.url).port}", flush=True)
+        stop.wait()
+
+
+if __name__ == "__main__":
+    main()
