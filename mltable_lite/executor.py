@@ -119,10 +119,10 @@ def _read(files: list[FileRef], plan: Plan, read_plan, wrap_reader=None) -> Iter
         if numbered is not None:
             source = _cut_at_partitions(form, files, step, numbered, numbered, range(len(files)), source)
     else:
-        every = form.partitions(files, step) if selected is None or numbered is None else numbered
+        every = form.partitions(files, step)   # (parquet footers are read once: counting again costs nothing)
         if selected is None:
             selected = every
-        listed = _part_counts(every)   # (parquet footers are read once: counting again costs nothing)
+        listed = _part_counts(every)
         if read_plan.keep_files is not None:
             keep = set(read_plan.keep_files)
             selected = [(index, part) for index, part in selected if index in keep] or _schema_only(selected)
