@@ -41,12 +41,13 @@ class SchemaChanged(Exception):
 
 
 def conformed_tables(plan: Plan, storage_options: dict | None = None, schema: pa.Schema | None = None,
-                     files=None) -> Iterator[pa.Table]:
+                     files=None, **stream_options) -> Iterator[pa.Table]:
     """The plan's tables, each with exactly ``schema`` (default: the first table's).
 
-    Raises :class:`SchemaChanged` at the first table that needs a wider schema.
+    Raises :class:`SchemaChanged` at the first table that needs a wider schema. ``stream_options``
+    go to :func:`~mltable_lite.executor.stream_tables` (``wrap_reader``, ``piece``).
     """
-    for table in stream_tables(plan, storage_options, files=files):
+    for table in stream_tables(plan, storage_options, files=files, **stream_options):
         table = _decode_dictionaries(table)
         if schema is None:
             schema = table.schema
@@ -62,7 +63,7 @@ def _fitted(plan: Plan, table: pa.Table, schema: pa.Schema) -> pa.Table:
     if both is not None:
         table = both[1]
     changed = [field.name for field in table.schema
-               if schema.get_field_index(field.name) < 0 or not _fits(field, schema.field(field.name))]
+               if schema.get_field_index(field.name) < 0 or not fits(field, schema.field(field.name))]
     if changed:
         raise SchemaChanged(changed)
     try:
@@ -71,8 +72,13 @@ def _fitted(plan: Plan, table: pa.Table, schema: pa.Schema) -> pa.Table:
         raise SchemaChanged([field.name for field in table.schema]) from None
 
 
-def _fits(field: pa.Field, target: pa.Field) -> bool:
-    """Whether ``field``'s values can take ``target``'s type without the target changing."""
+def fits(field: pa.Field, target: pa.Field) -> bool:
+    """Whether ``field``'s values can take ``target``'s type without the target changing.
+
+    Example:
+        >>> fits(pa.field("a", pa.int32()), pa.field("a", pa.int64())), fits(pa.field("a", pa.float64()), pa.field("a", pa.int64()))
+        (True, False)
+    """
     if field.type == target.type:
         return field.metadata == target.metadata or not field.metadata
     if pa.types.is_null(field.type):

@@ -12,7 +12,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from .errors import UserErrorException
 from .logs import get_logger, timed
@@ -364,15 +364,37 @@ class MLTable:
             self._known_schema = collect_schema(self._plan, self._storage_options)
         return self._known_schema
 
-    def to_batches(self) -> Iterator["pa.RecordBatch"]:
-        """Iterate over the result as ``pyarrow.RecordBatch`` es, reading lazily (mltable_lite only).
+    def to_batches(self, batch_size: int | None = None, columns: str | list[str] | None = None
+                   ) -> "pa.RecordBatchReader":
+        """Stream the result as Arrow record batches with ONE schema, known before the first batch
+        (mltable_lite only).
 
-        Example: ``for batch in tbl.to_batches(): train_on(batch)``
+        Returns a ``pyarrow.RecordBatchReader``: iterate it (or ``read_next_batch()``), and read
+        ``.schema`` first to allocate buffers. The schema is :meth:`collect_schema`'s (footers, the
+        Delta log, the first rows of text files), the types ``to_pandas_dataframe()`` gives, and
+        every batch has exactly it: a narrower later file is cast up, and a value that would need
+        a wider type (a text file holding ``2.5`` after its sample, in a column sampled as int)
+        raises a ``UserErrorException`` naming the file, line and column rather than change the
+        type mid-stream. Memory holds a table of the read and a batch, whatever the data's size.
+
+        Args:
+            batch_size: rows per batch (every batch but the last has exactly this many);
+                default: the batches as read (a piece of a CSV file, a parquet row group).
+            columns: only these columns, in this order (only they are read where the format can).
+
+        Example:
+            >>> tbl = mltable.load("examples/trips")
+            >>> reader = tbl.to_batches(batch_size=250, columns=["trip_id", "fare"])
+            >>> reader.schema
+            trip_id: int64
+            fare: double
+            >>> [batch.num_rows for batch in reader]
+            [250, 250, 100]
         """
-        from .executor import stream_tables
+        from .batches import batch_reader
 
-        for table in stream_tables(self._plan, self._storage_options):
-            yield from table.to_batches()
+        with timed(_log, "to_batches"):
+            return batch_reader(self._plan, self._storage_options, columns, batch_size)
 
     # --- writing (mltable_lite only: the reference writes only the YAML) -------------------------
 
