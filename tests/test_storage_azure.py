@@ -5,10 +5,12 @@ from. Account ``mltablelite`` holds container ``data`` (private) and ``mltablepu
 ``public`` (anonymous read).
 """
 
+import gc
 import os
 import subprocess
 import sys
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
@@ -215,16 +217,39 @@ def test_without_the_sdk_private_pipeline(remote, local, monkeypatch, how):
         assert azure_rest._UNUSABLE == {Changed}
 
 
+def _open_sockets() -> int:
+    count = 0
+    for descriptor in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{descriptor}").startswith("socket:")
+        except OSError:
+            pass
+    return count
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts sockets in /proc")
 def test_filesystem_cache_is_bounded(remote):
+    """A fresh SAS per read (as a long-running service makes) never grows memory or connections:
+    the caches keep the most recent filesystems, and one they drop is freed, its connections
+    closed, as soon as no store still uses it; a store still held keeps working."""
     from mltable_lite.storage import azure
 
     limit = azure.CACHED_FILESYSTEMS
     kept = open_store(f"{WASBS}/csv", conn(remote))
-    for index in range(3 * limit):   # a fresh SAS per read, as a long-running service would make
+    gc.collect()
+    sockets = _open_sockets()
+    made = []
+    for index in range(4 * limit):
         sas = remote.sas_token(ACCOUNT, "data", hours=1 + index / 100)
         store = open_store(f"{WASBS}/csv", {"sas_token": sas, "blob_endpoint": remote.blob_endpoint(ACCOUNT)})
         assert store.fetch("data/csv/b.csv").startswith(b"id,name,score")
+        made.append(weakref.ref(store.fs))
+    del store
+    gc.collect()
     assert len(azure._FILESYSTEMS) <= limit and len(azure._STORES) <= 2 * limit
+    alive = sum(ref() is not None for ref in made)
+    assert alive <= 2 * limit, f"{alive} of {len(made)} filesystems are still alive"
+    assert _open_sockets() - sockets <= 2 * limit + 2
     assert kept.fetch("data/csv/b.csv").startswith(b"id,name,score")   # an evicted store keeps working
 
 

@@ -19,7 +19,8 @@ and small blobs fetched by the lean calls of :mod:`.azure_rest`. Every request h
 and the SDK's retries bounded as :mod:`.network` says (``connection_timeout``, ``read_timeout``,
 ``retry_total``... in ``storage_options``). Secrets never reach a repr or an error message.
 Filesystems and stores are cached per account, credential and policy, the least recently used
-dropped beyond :data:`CACHED_FILESYSTEMS` (a fresh SAS per read must not grow memory forever).
+dropped beyond :data:`CACHED_FILESYSTEMS` and freed, their connections closed, once no store uses
+them (a fresh SAS per read must not grow memory or sockets forever).
 
 Example:
     >>> import mltable_lite as mltable
@@ -35,6 +36,7 @@ import asyncio
 import functools
 import io
 import threading
+import weakref
 from collections import OrderedDict
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -133,7 +135,9 @@ class _BlobFileSystem(AzureBlobFileSystem):
     def __init__(self, access: Access, policy: NetworkPolicy, **kwargs):
         self.access = access
         self.policy = policy
+        self._clients: list = []   # every service client made; closed when this filesystem is freed
         super().__init__(account_name=access.account, anon=True, use_listings_cache=False, **kwargs)
+        _free_when_unreachable(self)
 
     def do_connect(self):
         from azure.storage.blob.aio import BlobServiceClient
@@ -141,6 +145,7 @@ class _BlobFileSystem(AzureBlobFileSystem):
         self.service_client = BlobServiceClient(account_url=self.access.url, credential=self.access.credential,
                                                 use_env_settings=_proxies_configured(),
                                                 **azure_client_options(self.policy))
+        self._clients.append(self.service_client)
 
     def _open(self, path, mode="rb", block_size=None, **kwargs):
         if mode != "rb":
@@ -149,6 +154,47 @@ class _BlobFileSystem(AzureBlobFileSystem):
 
     def __repr__(self) -> str:
         return f"_BlobFileSystem({self.access.account}, {self.access.url})"
+
+
+def _free_when_unreachable(fs: _BlobFileSystem) -> None:
+    """Let ``fs`` be freed, and its connections closed, once nothing uses it any more.
+
+    adlfs registers ``weakref.finalize(fs, sync, loop, close_service_client, fs)``: the finalizer
+    holds ``fs`` among its own arguments, so a filesystem is never freed before the interpreter
+    exits, and its connection pool stays open, whatever our caches drop (a fresh SAS per read would
+    grow memory and sockets forever). Those finalizers are detached here (found in the finalizer
+    registry; where it does not exist the filesystem simply lives on, as before) and replaced by
+    one that holds the clients only: a store or a file still reading keeps ``fs`` alive, and when
+    the last of them goes, its clients are closed.
+    """
+    registry = getattr(weakref.finalize, "_registry", None)
+    if registry is None:  # pragma: no cover — every CPython and PyPy since 3.4 has it
+        return
+    for finalizer, info in registry.copy().items():
+        if info.weakref() is fs:
+            finalizer.detach()
+    weakref.finalize(fs, _close_clients, fs.loop, fs._clients)
+
+
+def _close_clients(loop, clients: list) -> None:
+    """Close ``clients`` on ``loop`` (fsspec's I/O loop): waited for from any other thread, only
+    scheduled when the garbage collector runs this on the loop's own thread."""
+    if loop is None or loop.is_closed() or not loop.is_running():
+        return
+    for client in clients:
+        future = asyncio.run_coroutine_threadsafe(client.close(), loop)
+        if not _on_loop(loop):
+            try:
+                future.result(timeout=10)
+            except Exception:  # noqa: BLE001 — closing is a courtesy; nothing is left to report to
+                pass
+
+
+def _on_loop(loop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 class _BlobFile(AzureBlobFile):
