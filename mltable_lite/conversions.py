@@ -132,7 +132,10 @@ def _int_values(array: pa.Array) -> pa.Array:
 
 
 def _python_int(text: str):
-    number = int(text)
+    digits = text.lstrip("+-").lstrip("0")
+    if len(digits) > 19:  # beyond int64 whatever follows (and int() refuses more than 4300 digits)
+        return None
+    number = int(digits or "0") * (-1 if text.startswith("-") else 1)
     return number if _INT64_MIN <= number <= _INT64_MAX else None
 
 

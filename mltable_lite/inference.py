@@ -182,7 +182,7 @@ def integer_fits(text: str) -> tuple[bool, bool]:
     digits = text.lstrip("+-").lstrip("0")
     if len(digits) > 19:
         return False, False
-    value = int(text)
+    value = int(digits or "0") * (-1 if text.startswith("-") else 1)  # int(text) refuses 4301 zeros
     return _INT64_MIN <= value <= _INT64_MAX, -_FLOAT_EXACT <= value <= _FLOAT_EXACT
 
 

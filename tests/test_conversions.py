@@ -19,6 +19,12 @@ def test_to_int_truncates_and_nulls_junk():
     assert convert_array(pa.array([True, False]), DataType.to_int()).to_pylist() == [None, None]
 
 
+def test_to_int_of_integers_with_thousands_of_digits_is_null_not_a_value_error():
+    # Beyond int64 is null (as any value to_int cannot hold); int() itself refuses 4301 digits.
+    texts = ["1" * 4301, "-" + "9" * 20, "0" * 4300 + "12", str(2**63 - 1), str(2**63), "7"]
+    assert convert_array(pa.array(texts), DataType.to_int()).to_pylist() == [None, None, 12, 2**63 - 1, None, 7]
+
+
 def test_to_int_where_nothing_converts_is_an_object_column_of_none(tmp_path):
     """Observed: to_int() of a bool column (or of junk, or of empties) gives object None, not float64 NaN."""
     path = tmp_path / "c.csv"

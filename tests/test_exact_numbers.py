@@ -47,6 +47,11 @@ def test_a_ten_million_digit_number_is_text_not_a_value_error(tmp_path):
     assert frame["a"].tolist() == [digits]
 
 
+def test_thousands_of_leading_zeros_are_an_int_not_a_value_error(tmp_path):
+    frame = _csv(tmp_path, "a\n" + "0" * 4300 + "12\n-" + "0" * 5000 + "3\n")
+    assert frame["a"].tolist() == [12, -3]
+
+
 def test_ordinary_floats_and_ints_keep_their_types(tmp_path):
     frame = _csv(tmp_path, "f,i,e\n1e300,9007199254740992,inf\n-2.5,-9223372036854775808,1.5\n")
     assert frame.dtypes.astype(str).tolist() == ["float64", "int64", "float64"]

@@ -1,9 +1,11 @@
 """Only regular files are data: FIFOs, devices, /proc files, dangling links and link loops are
 refused with an error naming them, never read, never waited on, never skipped in silence."""
 
+import fnmatch
 import os
 import re
 import threading
+import warnings
 
 import pytest
 
@@ -73,7 +75,7 @@ def test_proc_files_are_not_data():
         _read_csv({"file": "/proc/self/environ"})
 
 
-@pytest.mark.parametrize("target", ["/dev/zero", "fifo"])
+@pytest.mark.parametrize("target", ["/dev/zero", "/dev/urandom", "fifo"])
 def test_an_mltable_file_that_is_not_a_regular_file_is_refused(worker, tmp_path, target):
     folder = tmp_path / "t"
     folder.mkdir()
@@ -133,6 +135,19 @@ def test_invalid_or_impossible_patterns_raise_our_errors(tmp_path):
         _read_csv({"pattern": f"{tmp_path}/{'a' * 5000}/*.csv"})
     with pytest.raises(ExecutionError, match="File name too long"):
         _read_csv({"file": f"{tmp_path}/{'a' * 5000}.csv"})
+
+
+@pytest.mark.parametrize("pattern, names", [("[[:alpha:]]*.csv", ["a].csv", "[].csv", "b].csv", "x.csv"]),
+                                           ("[a&&b]x.csv", ["ax.csv", "&x.csv", "cx.csv"]),
+                                           ("[!a~~b].csv", ["a.csv", "~.csv", "c.csv"])])
+def test_class_characters_the_regex_engine_treats_specially_are_literal(tmp_path, pattern, names):
+    # Nested sets and set operations are regex syntax (a FutureWarning today), not glob syntax.
+    for name in names:
+        (tmp_path / name).write_text("x\n1\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = mltable.from_paths([{"pattern": f"{tmp_path}/{pattern}"}]).to_pandas_dataframe()["Path"]
+    assert [os.path.basename(str(info)) for info in got] == sorted(n for n in names if fnmatch.fnmatchcase(n, pattern))
 
 
 @pytest.mark.parametrize("spec", [{"file": "a\x00b.csv"}, {"folder": "data\x00"}])

@@ -132,7 +132,9 @@ def _segment_regex(segment: str) -> str:
                 negate = body[:1] in ("!", "^")
                 if negate:
                     body = body[1:]
-                body = body.replace("\\", "\\\\").replace("^", "\\^")
+                # Characters the regex engine treats specially in a class (or may in future: a nested
+                # set, set operations) are literal in a glob.
+                body = "".join("\\" + char if char in "\\^[&~|" else char for char in body)
                 out.append(f"[{'^/' if negate else ''}{body}]")
                 index = end
         else:

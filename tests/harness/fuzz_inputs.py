@@ -156,7 +156,7 @@ def _valid_csv(rng: random.Random) -> bytes:
 
 
 _NASTY = [b'"', b",", b"\n", b"\r", b"\r\n", b"\x00", b"\xff", b"\xef\xbb\xbf", b'""', b"\t", b"\\", b"\xc3",
-          b"e+999", b"9" * 30, b"-", b"NaN", b"True"]
+          b"e+999", b"9" * 30, b"-", b"NaN", b"True", b"0" * 4400 + b"7"]
 
 
 def _mutate(rng: random.Random, data: bytes, times: int) -> bytes:
