@@ -4,6 +4,8 @@ removal of what a failed save copied, progress, and concurrent saves into one fo
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -99,3 +101,68 @@ def test_concurrent_saves_into_one_folder(work):
     saved = yaml.safe_load((work / "shared" / "MLTable").read_text())["paths"]
     assert saved in ([{"pattern": "../data/a.csv"}], [{"pattern": "../data/b.csv"}])
     assert os.listdir(work / "shared") == ["MLTable"]
+
+
+SAVER = """
+import sys
+import mltable_lite as mltable
+pattern, folder, times, colocated = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1"
+table = mltable.from_delimited_files([{"pattern": pattern}])
+for _ in range(times):
+    table.save(folder, colocated=colocated, overwrite=True)
+print("saved", flush=True)
+"""
+
+
+@pytest.mark.parametrize("colocated", [False, True])
+def test_two_processes_saving_into_one_folder_while_it_is_read(work, colocated):
+    """Two processes save 25 times each into one folder while this one loads it: no save fails,
+    and every load reads one of the two tables whole (an MLTable file is never seen half written)."""
+    expected = {"data/a.csv": [1, 2], "data/b.csv": [3]}
+    table("data/a.csv").save("shared", colocated=colocated)
+    savers = [subprocess.Popen([sys.executable, "-c", SAVER, pattern, "shared", "25", str(int(colocated))],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=work)
+              for pattern in expected]
+    seen = set()
+    while any(saver.poll() is None for saver in savers):
+        loaded = mltable.load("shared")
+        rows = loaded.to_pandas_dataframe()["k"].tolist()
+        assert rows in expected.values(), rows
+        seen.add(tuple(rows))
+    for saver in savers:
+        out, err = saver.communicate(timeout=60)
+        assert saver.returncode == 0 and out.strip() == "saved", err[-2000:]
+    assert seen
+    assert tuple(mltable.load("shared").to_pandas_dataframe()["k"]) in {(1, 2), (3,)}
+    assert not [name for _, _, names in os.walk(work / "shared") for name in names if name.endswith(".tmp")]
+
+
+def test_every_file_a_save_writes_is_synced_before_its_rename(work, monkeypatch):
+    """A crash right after a save must not leave an empty or partial file under the final name:
+    each file's data is fsynced before the rename, and the folder after it (the real calls run)."""
+    events = []
+    real_fsync, real_replace, real_link = os.fsync, os.replace, os.link
+
+    def fsync(descriptor):
+        info = os.fstat(descriptor)
+        events.append(("fsync", "folder" if os.path.stat.S_ISDIR(info.st_mode) else info.st_ino))
+        return real_fsync(descriptor)
+
+    def rename(kind, real):
+        def run(source, destination, *args, **kwargs):
+            events.append((kind, os.stat(source).st_ino))
+            return real(source, destination, *args, **kwargs)
+        return run
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", rename("rename", real_replace))
+    monkeypatch.setattr(os, "link", rename("rename", real_link))
+    written = [work / "synced" / "MLTable", work / "synced" / "data" / "a.csv", work / "synced" / "data" / "b.csv"]
+    for overwrite in (False, True):   # a new name is linked into place, an existing one replaced
+        events.clear()
+        table().save("synced", colocated=True, overwrite=overwrite)
+        for path in written:
+            inode = path.stat().st_ino
+            renamed = len(events) - 1 - events[::-1].index(("rename", inode))
+            assert ("fsync", inode) in events[:renamed], f"{path.name} renamed before its data was synced"
+            assert ("fsync", "folder") in events[renamed + 1:], f"{path.name}'s folder not synced after the rename"
