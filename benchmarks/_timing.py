@@ -156,7 +156,10 @@ def _short(error: BaseException) -> str:
 
 def _time_rounds(contestants: list[Contestant], outcomes: dict[str, Outcome], expected: Expected,
                  repeat: int, run_once: Callable[[Contestant, Outcome], tuple[int, int]]) -> None:
-    """Warm up and check every active contestant, then time them in interleaved rounds."""
+    """Warm up and check every active contestant, then time them in interleaved rounds.
+
+    ``repeat == 0`` is a smoke run: the checked warm-up is the only run and its (cold) numbers are kept.
+    """
     active = []
     for contestant in contestants:
         outcome = outcomes[contestant.name]
@@ -167,16 +170,17 @@ def _time_rounds(contestants: list[Contestant], outcomes: dict[str, Outcome], ex
         except Exception as error:                 # noqa: BLE001 - any failure is reported, not fatal
             outcome.note = f"error: {_short(error)}"
             continue
-        outcome.times.clear()   # the warm-up's measurements are not kept
-        outcome.cpu.clear()
-        outcome.max_rss.clear()
-        outcome.ready.clear()
+        if repeat:   # the warm-up's measurements are not kept, unless it is the only run (smoke)
+            outcome.times.clear()
+            outcome.cpu.clear()
+            outcome.max_rss.clear()
+            outcome.ready.clear()
         outcome.shape = shape
         outcome.note = expected.problem(shape)
         if outcome.note is None:
             active.append(contestant)
     by_name = {contestant.name: contestant for contestant in active}
-    for order in _rounds(list(by_name), repeat):
+    for order in (_rounds(list(by_name), repeat) if repeat else []):
         for name in order:
             outcome = outcomes[name]
             if outcome.note:

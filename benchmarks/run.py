@@ -37,6 +37,8 @@ RESULTS_FILE = HERE / "RESULTS.md"
 REFERENCE_ENV = "MLTABLE_REFERENCE_PYTHON"
 DEFAULT_REPEAT = 5
 QUICK = {"rows": 160_000, "small_files": 500, "azure_files": 100, "azure_big_mb": 16, "repeat": 3}
+# The test suite's run: does every workload still run and check its result? Its numbers mean nothing.
+SMOKE = {"rows": 4_000, "small_files": 40, "azure_files": 20, "azure_big_mb": 1, "repeat": 0}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -49,6 +51,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="small sizes for a smoke run: 20k rows per file, 500 small files, 100 on Azurite, "
                              "3 repeats, data in <data-dir>/quick")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiniest sizes (4 000 rows, 40 small files, 20 on Azurite), one checked run per "
+                             "contestant and no pauses between processes: checks that every workload runs (the "
+                             "test suite's run); the times mean nothing. Data in <data-dir>/smoke")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="multiply the default sizes (rows, small files, Azurite files) by this factor")
     parser.add_argument("--rows", type=int, help="rows of the main data set (default 4_000_000 × scale)")
@@ -73,24 +79,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if unknown:
         parser.error(f"unknown workloads {unknown}; choose from {names}")
     args.chosen = chosen
+    if args.quick and args.smoke:
+        parser.error("choose one of --quick and --smoke")
+    preset = QUICK if args.quick else SMOKE if args.smoke else None
     if args.repeat is None:
-        args.repeat = QUICK["repeat"] if args.quick else DEFAULT_REPEAT
+        args.repeat = preset["repeat"] if preset else DEFAULT_REPEAT
     defaults = _data.Sizes()
-    base = {"rows": QUICK["rows"], "small_files": QUICK["small_files"], "azure_files": QUICK["azure_files"]} \
-        if args.quick else {"rows": round(defaults.rows * args.scale),
-                            "small_files": round(defaults.small_files * args.scale),
-                            "azure_files": round(defaults.azure_files * args.scale)}
+    base = preset or {"rows": round(defaults.rows * args.scale),
+                      "small_files": round(defaults.small_files * args.scale),
+                      "azure_files": round(defaults.azure_files * args.scale),
+                      "azure_big_mb": defaults.azure_big_mb}
     args.sizes = _data.Sizes(rows=args.rows or base["rows"], files=args.files,
                              small_files=args.small_files or base["small_files"],
                              azure_files=args.azure_files or base["azure_files"],
-                             azure_big_mb=QUICK["azure_big_mb"] if args.quick else defaults.azure_big_mb)
+                             azure_big_mb=base["azure_big_mb"])
     if args.data_dir is None:
-        args.data_dir = HERE / "data" / "quick" if args.quick else HERE / "data"
+        args.data_dir = HERE / "data" / ("quick" if args.quick else "smoke" if args.smoke else "")
     if args.azure_latency_ms <= 0:
         parser.error("--azure-latency-ms must be > 0 (the azurite workload is the one without added latency)")
-    if args.repeat < 1 or args.files < 5 or args.sizes.rows < 100 * args.files or min(
+    if args.repeat < (0 if args.smoke else 1) or args.files < 5 or args.sizes.rows < 100 * args.files or min(
             args.sizes.small_files, args.sizes.azure_files) < 1:
-        parser.error("need --repeat ≥ 1, --files ≥ 5, --rows ≥ 100 × files, and at least one small/Azure file")
+        parser.error("need --repeat ≥ 1 (≥ 0 with --smoke), --files ≥ 5, --rows ≥ 100 × files, and at least one small/Azure file")
     return args
 
 
@@ -165,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [plan[name] for name in args.chosen]
     data = _data.prepare(args.data_dir, args.sizes, set().union(*(w.data_sets for w in chosen)))
     env = _timing.child_environment(data.root / "pycache" if args.bytecode_cache else None)
+    if args.smoke:
+        _timing.SETTLE_SECONDS = 0.0   # nothing is measured that a pause could protect
 
     results: dict[str, _report.WorkloadResult] = {}
     for workload in chosen:

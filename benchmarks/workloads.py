@@ -432,7 +432,6 @@ def _http_small_files_workload(data: Data, no_reference: dict[str, str]) -> Work
         served = running.get("served")
         return None if served is None else (HTTP_ENV, served.counting_url, served.counts)
 
-    names = sorted(path.name for path in data.azure_dir.glob("*.csv")) if data.azure_dir.exists() else []
     url = f"import os\nURL = os.environ[{HTTP_ENV!r}]"
     contestants = [
         Contestant("mltable_lite", "df = mltable.from_delimited_files([{'folder': URL}]).to_pandas_dataframe()",
@@ -441,8 +440,11 @@ def _http_small_files_workload(data: Data, no_reference: dict[str, str]) -> Work
                    "df = pa.concat_tables([csv.read_csv(pa.py_buffer(blobs[u])) for u in urls]).to_pandas()",
                    f"import fsspec\nimport pyarrow as pa\nimport pyarrow.csv as csv\n{url}\n"
                    "fs = fsspec.filesystem('http', skip_instance_cache=True)"),
-        Contestant("pandas", f"df = pd.concat([pd.read_csv(URL + name, parse_dates=['ts']) for name in {names!r}], "
-                   "ignore_index=True)", f"import pandas as pd\n{url}"),
+        # The served files' names, read from the local folder when the program starts (the data may
+        # not exist yet when the workloads are built).
+        Contestant("pandas", "df = pd.concat([pd.read_csv(URL + name, parse_dates=['ts']) for name in NAMES], "
+                   "ignore_index=True)", f"import pathlib\nimport pandas as pd\n{url}\n"
+                   f"NAMES = sorted(p.name for p in pathlib.Path({str(data.azure_dir)!r}).glob('*.csv'))"),
     ]
     absent = {**no_reference, "polars": "not measured", "duckdb": "not measured"}
     return Workload("http_small_files", f"{data.sizes.azure_files} small CSV files over HTTP (python -m http.server) "

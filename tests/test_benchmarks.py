@@ -1,4 +1,4 @@
-"""The benchmark suite (``benchmarks/``) itself: its round orders, its verdicts, and one quick run.
+"""The benchmark suite (``benchmarks/``) itself: its round orders, its verdicts, and one smoke run.
 
 The suite's numbers are only as good as its method, and a suite that no longer runs says nothing;
 CI runs a small slice of it end to end on tiny data (a few seconds of timing).
@@ -65,10 +65,10 @@ def test_a_context_row_is_shown_but_never_judged():
     assert _report.target_verdict(target, slower)[0] == "❌"
 
 
-def test_a_quick_run_measures_mltable_lite_in_every_workload_and_writes_the_report(tmp_path):
+def test_a_smoke_run_measures_mltable_lite_in_every_workload_and_writes_the_report(tmp_path):
     output = tmp_path / "RESULTS.md"
     done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "run.py"), "--quick", "--repeat", "1",
+        [sys.executable, str(BENCHMARKS / "run.py"), "--smoke",
          "--data-dir", str(tmp_path / "data"), "--write", "--output", str(output)],
         capture_output=True, text=True, timeout=1200,
     )
@@ -86,8 +86,8 @@ def test_a_quick_run_measures_mltable_lite_in_every_workload_and_writes_the_repo
             assert cells[5][0] in "✅❌ℹ", row
     import run
 
-    quick = run.parse_args(["--quick"]).sizes
-    for name, workload in workloads.build(_fake_data(quick), None).items():
+    smoke = run.parse_args(["--smoke"]).sizes
+    for name, workload in workloads.build(_fake_data(smoke), None).items():
         lines = [line for line in report.splitlines() if line.startswith(f"| {workload.title} |")]
         assert lines, f"{name} is missing from the report"
         assert all(line.split("|")[2].strip().endswith(("s", "MB")) for line in lines), lines

@@ -320,13 +320,19 @@ def main() -> None:
     proxy = FaultProxy("127.0.0.1", args.target_port, args.delay_ms / 1000)
 
     async def serve() -> None:
+        # _serve runs as this (the main) task: at SIGTERM it cancels every *other* task, which must
+        # not include a task awaiting it (that wait would never end, and SIGTERM would not stop it).
         ready = threading.Event()
-        task = asyncio.ensure_future(proxy._serve(ready))
-        while not ready.is_set():
-            await asyncio.sleep(0.01)
-        print(f"listening on {proxy.port}", flush=True)
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, proxy._stopping.set)
-        await task
+
+        async def announce() -> None:
+            while not ready.is_set():
+                await asyncio.sleep(0.01)
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, proxy._stopping.set)
+            print(f"listening on {proxy.port}", flush=True)
+
+        announcing = asyncio.ensure_future(announce())
+        await proxy._serve(ready)
+        await announcing
 
     asyncio.run(serve())
     if args.counts:
