@@ -91,9 +91,11 @@ def test_a_late_huge_int_in_a_big_file_keeps_its_value(tmp_path):
     assert values[-1] == 10**30 and values[0] == 0.5
 
 
-def test_a_number_of_more_than_4300_digits_is_an_invalid_line(tmp_path):
+@pytest.mark.parametrize("text", ['{"a": ' + "1" * 5000 + "}\n", '{"a": ' + "1" * 10_000_000, "1" * 10_000_000])
+def test_a_number_of_more_than_4300_digits_is_an_invalid_line(tmp_path, text):
+    # Also a 10 MB number without a line break (once a raw ValueError).
     with pytest.raises(UserErrorException, match="at line 1: it holds an integer of more than 4300 digits"):
-        _read(tmp_path, '{"a": ' + "1" * 5000 + "}\n")
+        _read(tmp_path, text)
 
 
 def test_empty_objects_among_other_values_are_kept(tmp_path):

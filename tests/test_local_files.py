@@ -133,6 +133,12 @@ def test_invalid_or_impossible_patterns_raise_our_errors(tmp_path):
         _read_csv({"pattern": f"{tmp_path}/[z-a].csv"})
     with pytest.raises(ExecutionError, match="File name too long"):
         _read_csv({"pattern": f"{tmp_path}/{'a' * 5000}/*.csv"})
+    (tmp_path / "[x.csv").write_text("x\n2\n")
+    for unclosed in ("[x*.csv", "**/[x*.csv"):   # an unclosed class is literal, as in fnmatch
+        assert _read_csv({"pattern": f"{tmp_path}/{unclosed}"})["x"].tolist() == [2]
+    for unclosed in ("[abc/*.csv", "data/[", "[\\"):
+        with pytest.raises(UserErrorException, match="The requested stream was not found"):
+            _read_csv({"pattern": f"{tmp_path}/{unclosed}"})
     with pytest.raises(ExecutionError, match="File name too long"):
         _read_csv({"file": f"{tmp_path}/{'a' * 5000}.csv"})
 

@@ -135,8 +135,10 @@ def test_http_file_shorter_than_announced_is_an_error(serve_http, tmp_path):
             handle.read()
 
 
-def test_http_server_that_never_answers_times_out(http):
-    http.arm("stall", match=r"^GET /big\.csv", times=1000)
+@pytest.mark.parametrize("kind", ["stall", "stall_body"])
+def test_http_server_that_never_answers_times_out(http, kind):
+    # Accepts the connection and never answers, or stops for good inside the body.
+    http.arm(kind, match=r"^GET /big\.csv", times=1000, after_bytes=5000)
     started = time.monotonic()
     with pytest.raises(ExecutionError, match=r"big\.csv.*stopped sending data for 0.5 s \(2 attempts\)"):
         _df(mltable.from_delimited_files([{"file": http.url + "big.csv"}],
