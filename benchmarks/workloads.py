@@ -44,6 +44,8 @@ CONTESTANTS = {
     "one_file": "mltable_lite, 1 of the files",
     "adlfs_get": "adlfs fs.get loop",
     "sdk_download": "download_blob(max_concurrency=8) per file",
+    "to_pandas": "mltable_lite to_pandas_dataframe()",
+    "dask_read_csv": "dask.dataframe.read_csv",
 }
 COPY_COLUMNS = ["mltable_lite", "adlfs_get", "sdk_download"]
 
@@ -112,6 +114,12 @@ TARGETS = [
            "CSV folder → Parquet files (read + write, whole process) ≤ 1.1× pyarrow.dataset.write_dataset"),
     Target("write_parquet", "one_file", 1.30,
            "Peak memory writing all the CSV files as Parquet ≤ 1.3× writing one of them (streaming)", metric="memory"),
+    Target("dask_csv", "to_pandas", 1.50,
+           "to_dask_dataframe().compute() on 2 worker processes ≤ 1.5× to_pandas_dataframe(), CSV folder"),
+    Target("dask_csv", "dask_read_csv", 1.0,
+           "to_dask_dataframe().compute() at least as fast as dask.dataframe.read_csv on the same files"),
+    Target("batches_csv", "one_file", 1.30,
+           "Peak memory iterating to_batches() over all the CSV files ≤ 1.3× over one of them", metric="memory"),
     Target("azurite", "pandas", 0.25, "Azurite, small files ≥ 4× faster than the sequential adlfs loop"),
     Target("azurite_latency", "pandas", 0.25,
            "Azurite + emulated round trip, small files ≥ 4× faster than the sequential adlfs loop"),
@@ -133,9 +141,8 @@ TARGETS = [
 # --- contestants ----------------------------------------------------------------------------------
 
 
-def _mltable_lite(call: str, **extra) -> Contestant:
-    return Contestant("mltable_lite", f"df = mltable.{call}.to_pandas_dataframe()",
-                      "import mltable_lite as mltable", **extra)
+def _mltable_lite(call: str, name: str = "mltable_lite", **extra) -> Contestant:
+    return Contestant(name, f"df = mltable.{call}.to_pandas_dataframe()", "import mltable_lite as mltable", **extra)
 
 
 def _reference(call: str, python: str | None) -> Contestant:
@@ -333,6 +340,8 @@ def build(data: Data, reference_python: str | None, azure_latency_ms: float = AZ
         folder_workload("jsonl", "JSON lines folder → pandas", "main", True),
         folder_workload("delta", "Delta table → pandas", "delta", True),
         _write_parquet_workload(data),
+        _dask_csv_workload(data),
+        _batches_csv_workload(data),
         _fresh_tiny_workload(data, reference_python, reference_note),
     ]
     return {workload.name: workload for workload in workloads}
@@ -615,6 +624,62 @@ def _write_parquet_workload(data: Data) -> Workload:
               "mltable": "the reference cannot write data (save() writes only the YAML)"}
     return Workload("write_parquet", "CSV folder → Parquet files (read + write)", True, frozenset({"main"}),
                     Expected(1, 1), contestants, absent)
+
+
+DASK_WORKERS = 2
+
+
+def _dask_available() -> str | None:
+    missing = [name for name in ("dask", "distributed") if importlib.util.find_spec(name) is None]
+    return f"{' and '.join(missing)} not installed (pip install 'mltable-lite[dask]')" if missing else None
+
+
+def _dask_csv_workload(data: Data) -> Workload:
+    """The CSV folder to one pandas frame through a dask cluster of two worker processes (one
+    thread each; started once, outside the timing, and used by both dask contestants), against
+    ``to_pandas_dataframe()`` in this process and dask's own ``read_csv`` on the same files."""
+    csv_folder = str(data.csv_dir)
+
+    @contextlib.contextmanager
+    def cluster():
+        import distributed
+
+        with distributed.LocalCluster(n_workers=DASK_WORKERS, threads_per_worker=1, processes=True,
+                                      dashboard_address=None, silence_logs=40) as local, \
+                distributed.Client(local):
+            yield
+
+    contestants = [
+        Contestant("mltable_lite", f"df = mltable.from_delimited_files([{{'folder': {csv_folder!r}}}])"
+                   ".to_dask_dataframe().compute()", "import mltable_lite as mltable", requires=("dask",)),
+        _mltable_lite(f"from_delimited_files([{{'folder': {csv_folder!r}}}])", name="to_pandas"),
+        Contestant("dask_read_csv", f"df = dd.read_csv({csv_folder + '/*.csv'!r}, parse_dates=['ts']).compute()",
+                   "import dask.dataframe as dd", requires=("dask",)),
+    ]
+    return Workload("dask_csv", f"CSV folder → pandas through dask ({DASK_WORKERS} worker processes)", False,
+                    frozenset({"main"}), Expected(data.rows, len(COLUMNS)), contestants,
+                    {"pyarrow": "the peers here are to_pandas_dataframe() and dask's read_csv"},
+                    context=cluster, unavailable=_dask_available)
+
+
+def _batches_csv_workload(data: Data) -> Workload:
+    """Peak memory of a whole process iterating ``to_batches()`` over the CSV folder, against
+    the same over one of its files: flat in the number of files if the stream is bounded."""
+    csv_folder = str(data.csv_dir)
+    first_file = f"{csv_folder}/part-000.csv"
+
+    def program(paths: str) -> str:
+        return (f"rows = sum(batch.num_rows for batch in mltable.from_delimited_files({paths}).to_batches())\n"
+                "df = pd.DataFrame({'rows': [rows]})")
+
+    contestants = [
+        Contestant("mltable_lite", program(f"[{{'folder': {csv_folder!r}}}]"),
+                   "import pandas as pd\nimport mltable_lite as mltable"),
+        Contestant("one_file", program(f"[{{'file': {first_file!r}}}]"),
+                   "import pandas as pd\nimport mltable_lite as mltable"),
+    ]
+    return Workload("batches_csv", "CSV folder streamed by to_batches() (whole process)", True,
+                    frozenset({"main"}), Expected(1, 1), contestants)
 
 
 def _fresh_tiny_workload(data: Data, reference_python: str | None, reference_note: str) -> Workload:

@@ -11,7 +11,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 import pyarrow as pa
 
@@ -36,13 +36,18 @@ def list_files(plan: Plan, storage_options: dict | None = None) -> list[FileRef]
 
 
 def stream_tables(plan: Plan, storage_options: dict | None = None, optimize: bool = True,
-                  files: list[FileRef] | None = None, wrap_reader: Callable | None = None) -> Iterator[pa.Table]:
+                  files: list[FileRef] | None = None, wrap_reader: Callable | None = None,
+                  piece: Sequence[int] | None = None) -> Iterator[pa.Table]:
     """The plan's result as a stream of Arrow tables (the unit of every terminal call).
 
     ``optimize=False`` reads everything and skips nothing: the same result, for tests.
     ``files`` is the plan's listing when the caller already has it (a listing is done once per
     execution: on remote stores it costs round trips). ``wrap_reader`` decorates the format's
     ``read_files`` (progress counting, schema-only probing) without changing its contract.
+    ``piece``: read only the partitions at these positions of :func:`read_partitions` (one task
+    of ``to_dask_dataframe``), each numbered and read as in the whole read (sampling draws per
+    partition number; a delimited file's header and types come from the files before it). The
+    transforms run on the piece's rows alone: the caller handles ``take`` and ``skip``.
     """
     from .optimizer import ReadPlan, optimise
 
@@ -54,7 +59,7 @@ def stream_tables(plan: Plan, storage_options: dict | None = None, optimize: boo
         per_file = any(isinstance(step, ExtractPartitionFormat) for step in plan.transforms)
         stream: Iterable[pa.Table] = _paths_tables(files, per_file)
     else:
-        stream = _read(files, plan, read_plan, wrap_reader)
+        stream = _read(files, plan, read_plan, wrap_reader, piece)
     stream = _with_partition_columns(plan, files, stream)
     for transform in plan.transforms:
         if not isinstance(transform, (ExtractPartitionFormat, SelectPartitions)):
@@ -102,7 +107,8 @@ def paths_table(files: list[FileRef]) -> pa.Table:
     return pa.table([pa.array([f.display for f in files], pa.string())], schema=pa.schema([field]))
 
 
-def _read(files: list[FileRef], plan: Plan, read_plan, wrap_reader=None) -> Iterator[tuple[int, pa.Table]]:
+def _read(files: list[FileRef], plan: Plan, read_plan, wrap_reader=None,
+          piece: Sequence[int] | None = None) -> Iterator[tuple[int, pa.Table]]:
     from .readers import format_for
 
     step = plan.reader
@@ -113,7 +119,19 @@ def _read(files: list[FileRef], plan: Plan, read_plan, wrap_reader=None) -> Iter
     # Sampling draws per partition, numbered in the data read (after select_partitions, before
     # pruning): the tables are cut at partition edges and marked with that number.
     numbered = (selected if selected is not None else form.partitions(files, step)) if _samples(plan) else None
-    if selected is None and read_plan.keep_files is None and not read_plan.row_group_filters:
+    context = None
+    if piece is not None:
+        everything = selected if selected is not None else form.partitions(files, step)
+        numbered = everything if numbered is not None else None
+        # The files the whole read opens (pruning keeps a file's columns, P7): the piece's
+        # format reads its files among them, as the whole read would.
+        kept = everything if read_plan.keep_files is None else [
+            pair for pair in everything if pair[0] in set(read_plan.keep_files)]
+        context = sorted({index for index, _ in kept or everything[:1]})
+        selected = [everything[position] for position in piece]
+        if not selected:
+            return
+    if piece is None and selected is None and read_plan.keep_files is None and not read_plan.row_group_filters:
         files = _prefetched(files) if fetch_ahead else files
         source = form.read(files, step, read_plan.columns)
         if numbered is not None:
@@ -125,7 +143,10 @@ def _read(files: list[FileRef], plan: Plan, read_plan, wrap_reader=None) -> Iter
         listed = _part_counts(every)
         if read_plan.keep_files is not None:
             keep = set(read_plan.keep_files)
-            selected = [(index, part) for index, part in selected if index in keep] or _schema_only(selected)
+            kept = [(index, part) for index, part in selected if index in keep]
+            if piece is not None and not kept and context != sorted({index for index, _ in selected}):
+                return   # pruned away: the whole read gives the columns from another partition
+            selected = kept or _schema_only(selected)
         # Every file still considered, even one whose parts pruning drops: it gives its columns (P7).
         parts: dict[int, list] = {index: [] for index, _ in selected}
         if read_plan.row_group_filters:
@@ -136,9 +157,12 @@ def _read(files: list[FileRef], plan: Plan, read_plan, wrap_reader=None) -> Iter
         # the parts chosen (a pruned parquet file: its footer, then one row group).
         whole = {index for index, chosen in parts.items() if len(chosen) == listed.get(index)}
         files = _prefetched(files, only=whole) if fetch_ahead else files
-        source = form.read(files, step, read_plan.columns, parts)
+        if context is not None:
+            context = sorted(set(context) | set(parts))
+        source = form.read(files, step, read_plan.columns, parts, context) if context else form.read(
+            files, step, read_plan.columns, parts)
         if numbered is not None:
-            source = _cut_at_partitions(form, files, step, numbered, selected, sorted(parts), source)
+            source = _cut_at_partitions(form, files, step, numbered, selected, context or sorted(parts), source)
     for index, table in source:
         if step.include_path_column:
             table = _with_path_column(table, step.path_column, files[index].display)
@@ -211,6 +235,19 @@ def partition_count(plan: Plan, storage_options: dict | None = None) -> int:
     ``select_partitions`` keeps the ones it names and ``take`` leaves one."""
     files = list_files(plan, storage_options)
     return len(_walk_partitions(plan, files)[1])
+
+
+def read_partitions(plan: Plan, files: list[FileRef]) -> list[tuple]:
+    """The partitions a read of ``plan`` reads, in order, as ``(file index, part)``: every
+    partition, or those ``select_partitions`` keeps. Positions in this list are the partition
+    numbers sampling draws by, and what :func:`stream_tables`' ``piece`` names.
+
+    Example:
+        >>> read_partitions(mltable.load("examples/trips").select_partitions([0, 2])._plan, files)   # doctest: +SKIP
+        [(0, 0), (2, 0)]
+    """
+    selected = _selected_partitions(plan, files)
+    return selected if selected is not None else _partitions(plan, files)
 
 
 def list_partitions(plan: Plan, storage_options: dict | None = None) -> list[tuple]:

@@ -20,6 +20,7 @@ from .plan import (ConvertColumnTypes, DropColumns, ExtractPartitionFormat, Filt
                    RandomPercentSample, SelectPartitions, Skip, Take, TakeRandomSample)
 
 if TYPE_CHECKING:
+    import dask.dataframe
     import pandas as pd
     import pyarrow as pa
 
@@ -395,6 +396,33 @@ class MLTable:
 
         with timed(_log, "to_batches"):
             return batch_reader(self._plan, self._storage_options, columns, batch_size)
+
+    def to_dask_dataframe(self) -> "dask.dataframe.DataFrame":
+        """The table as a lazy ``dask.dataframe.DataFrame``, one task per partition (a parquet row
+        group, a Delta file, a delimited or JSON lines file), for data beyond one machine's memory
+        or a cluster (mltable_lite only; Azure ML's previous dataset API had the same method).
+
+        Nothing is read but the listing and the schema (``meta``: footers, the Delta log, the first
+        rows) until dask computes. Each task carries the plan as its MLTable YAML and the storage
+        options, so a worker on another machine reads its partitions itself. The rows, their order
+        and their dtypes are ``to_pandas_dataframe()``'s (each partition has its own RangeIndex; text
+        columns keep their pandas dtype rather than dask's ``string[pyarrow]`` conversion),
+        including ``take_random_sample`` and ``random_split``; with ``take`` or ``skip``, which
+        depend on every earlier row, the frame is one partition. Columns keep one type, as in
+        :meth:`to_batches`. Needs ``pip install 'mltable-lite[dask]'``.
+
+        Example:
+            >>> tbl = mltable.load("examples/trips")
+            >>> frame = tbl.filter("fare > 20").to_dask_dataframe()
+            >>> frame.npartitions
+            3
+            >>> frame.groupby("vendor").fare.mean().compute(scheduler="sync").round(2).sort_index().to_dict()
+            {'Contoso': 35.79, 'Fabrikam': 37.29, 'Northwind': 36.98}
+        """
+        from .dask import to_dask_dataframe
+
+        with timed(_log, "to_dask_dataframe"):
+            return to_dask_dataframe(self)
 
     # --- writing (mltable_lite only: the reference writes only the YAML) -------------------------
 

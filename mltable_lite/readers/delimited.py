@@ -129,10 +129,13 @@ def validate_delimiter(delimiter) -> str:
     return delimiter
 
 
-def read_delimited(files, step: ReadDelimited, columns=None) -> Iterator[tuple[int, pa.Table]]:
+def read_delimited(files, step: ReadDelimited, columns=None, only: frozenset | None = None
+                   ) -> Iterator[tuple[int, pa.Table]]:
     """Read delimited ``files`` per ``step``; yields ``(file index, table)`` (see readers contract).
 
-    A big file yields one table per piece (module docstring).
+    A big file yields one table per piece (module docstring). ``only``: yield the files at these
+    indices only; the others give the header and inference sample as they would in the read of
+    all the files (while the sample is not full, only their head is read; after, nothing).
 
     Example:
         >>> from mltable_lite.plan import PathSpec
@@ -145,12 +148,14 @@ def read_delimited(files, step: ReadDelimited, columns=None) -> Iterator[tuple[i
     # Files parsed ahead (small ones) while the inference sample is not yet full: the reference
     # samples the first rows of the whole dataset, not of the first file.
     pending: list = []
-    numbered = enumerate(files)
+    numbered = enumerate(files) if only is None else ((index, file) for index, file in enumerate(files)
+                                                      if index in only or not reader.fixed)
     for index, file in numbered:
         prepared = reader.prepare(file)
         if prepared is None:
             continue
-        pending.append((index, prepared))
+        if only is None or index in only:
+            pending.append((index, prepared))
         if reader.add_sample(prepared):
             for pending_index, item in pending:
                 for table in reader.read(item):
@@ -717,7 +722,14 @@ class DelimitedFormat(TextFormat):
     differs between files is read again as text (policy P2)."""
 
     def read_files(self, files, step, columns=None, **options):
-        return read_delimited(files, step, columns)
+        return read_delimited(files, step, columns, **options)
+
+    def read_in_context(self, files, step, columns, wanted):
+        """The earlier files give the header (``from_first_file``) and the type-inference sample,
+        as in the read of all of them; only the ``wanted`` ones are read beyond their head."""
+        if len(wanted) == len(files):
+            return self.read_files(files, step, columns)
+        return self.read_files(files, step, columns, only=frozenset(wanted))
 
     def header_lines(self, step, position):
         header_is_data = step.header == "no_header" or (step.header == "from_first_file" and position > 0)

@@ -15,7 +15,10 @@ differs from a format read whole, file by file.
 * :meth:`Format.prune` — drop partitions that statistics prove hold no row passing the
   optimiser's filters (default: none dropped; parquet row groups).
 * :meth:`Format.read` — ``(file index, table)`` pairs for the files, or only for the chosen
-  ``parts`` of some files (see :mod:`mltable_lite.readers` for the table contract).
+  ``parts`` of some files (see :mod:`mltable_lite.readers` for the table contract). A read of
+  some partitions of a bigger read (one task of ``to_dask_dataframe``) names that read's files
+  as its ``context``: a format whose result depends on earlier files (delimited headers and the
+  type-inference sample, :meth:`Format.read_in_context`) reads them as the bigger read would.
 * :meth:`Format.widen` and :meth:`Format.retry_step` — what to do when the tables of one read
   disagree on a column's type beyond what schema unification promotes: give them one type
   (JSON lines, policy P11), or read again with a step that does (delimited, policy P2).
@@ -45,6 +48,11 @@ __all__ = ["Format", "TextFormat"]
 
 class Format:
     """A format read whole, one file at a time; subclasses override what differs."""
+
+    #: Whether reading some partitions of a file reads the whole file (text: the rows of a
+    #: ``partition_size`` chunk are counted by lines from the file's start); one task of a
+    #: dask frame then reads all the chosen partitions of a file.
+    parts_read_whole_file = False
 
     def read_files(self, files: Sequence[FileRef], step, columns: Sequence[str] | None = None,
                    **options) -> Iterator[tuple[int, pa.Table]]:
@@ -78,15 +86,35 @@ class Format:
         return selected
 
     def read(self, files: Sequence[FileRef], step, columns: Sequence[str] | None = None,
-             parts: dict[int, list] | None = None) -> Iterator[tuple[int, pa.Table]]:
+             parts: dict[int, list] | None = None, context: list[int] | None = None
+             ) -> Iterator[tuple[int, pa.Table]]:
         """``(file index, table)`` for every file, or, with ``parts`` (file index → its chosen
-        parts), for the chosen parts of those files only."""
+        parts), for the chosen parts of those files only. ``context``: the files (indices, in
+        order, a superset of ``parts``) of the bigger read these parts belong to."""
         if parts is None:
             yield from self.read_files(files, step, columns)
             return
-        chosen = sorted(parts)
-        for position, table in self.read_files([files[index] for index in chosen], step, columns):
-            yield chosen[position], table
+        for index, table in self._read_chosen(files, step, columns, parts, context):
+            yield index, table
+
+    def _read_chosen(self, files, step, columns, parts: dict, context: list[int] | None):
+        """``(file index, table)`` for the files ``parts`` names, read within ``context``."""
+        opened = sorted(parts) if context is None else list(context)
+        wanted = {position for position, index in enumerate(opened) if index in parts}
+        for position, table in self.read_in_context([files[index] for index in opened], step, columns, wanted):
+            yield opened[position], table
+
+    def read_in_context(self, files: Sequence[FileRef], step, columns, wanted: set[int]
+                        ) -> Iterator[tuple[int, pa.Table]]:
+        """``(position, table)`` for the ``wanted`` positions of ``files`` only, read as the read of
+        all of ``files`` would read them. A format whose files are read independently (the
+        default) opens the wanted ones only."""
+        if len(wanted) == len(files):
+            yield from self.read_files(files, step, columns)
+            return
+        picked = sorted(wanted)
+        for position, table in self.read_files([files[index] for index in picked], step, columns):
+            yield picked[position], table
 
     def widen(self, tables: list[pa.Table]) -> list[pa.Table] | None:
         """``tables`` given one type per column where the format has a rule for it; ``None``
@@ -105,6 +133,8 @@ class TextFormat(Format):
     A record belongs to the chunk its first byte is in. Counting is by physical lines, so files
     with blank lines or quoted line breaks may shift by a row at a chunk edge.
     """
+
+    parts_read_whole_file = True
 
     def header_lines(self, step, position: int) -> int:
         """Lines before the first record of the ``position``-th file read (a header line)."""
@@ -125,16 +155,18 @@ class TextFormat(Format):
         return [stop - start for start, stop in _row_ranges(file, size, parts, self.header_lines(step, position))]
 
     def read(self, files: Sequence[FileRef], step, columns: Sequence[str] | None = None,
-             parts: dict[int, list] | None = None) -> Iterator[tuple[int, pa.Table]]:
+             parts: dict[int, list] | None = None, context: list[int] | None = None
+             ) -> Iterator[tuple[int, pa.Table]]:
         size = step.partition_size
         if parts is None or size is None:
-            yield from super().read(files, step, columns, parts)
+            yield from super().read(files, step, columns, parts, context)
             return
-        chosen = sorted(parts)
+        opened = sorted(parts) if context is None else list(context)
+        position_of = {index: position for position, index in enumerate(opened)}
         # A reader may yield a big file as several tables: ``offset`` is where this one starts in the file.
         position_seen, offset, ranges = None, 0, []
-        for position, table in self.read_files([files[index] for index in chosen], step, columns):
-            file_index = chosen[position]
+        for file_index, table in self._read_chosen(files, step, columns, parts, context):
+            position = position_of[file_index]   # in the read: a text file's header depends on it
             file = files[file_index]
             if len(parts[file_index]) == _chunks(file, size):
                 yield file_index, table

@@ -247,7 +247,8 @@ class ParquetFormat(Format):
             source.close()
         return None if metadata.num_row_groups == 1 else [metadata.row_group(part).num_rows for part in parts]
 
-    def read(self, files, step, columns=None, parts=None):
+    def read(self, files, step, columns=None, parts=None, context=None):
+        # Row groups are read independently: the context (the bigger read) changes nothing.
         if parts is None:
             return self.read_files(files, step, columns)
         # A file mapped to no row groups (all pruned) still gives its columns (policy P7).
