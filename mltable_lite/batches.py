@@ -61,14 +61,24 @@ def batch_reader(plan: Plan, storage_options: dict | None = None, columns: Seque
 
 
 def check_batch_size(batch_size) -> int | None:
-    """``batch_size`` if it is None or a positive integer, else the error that says so."""
+    """``batch_size`` if it is None or a positive integer, else the error that says so.
+
+    Example:
+        >>> check_batch_size(1024), check_batch_size(None)
+        (1024, None)
+    """
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
         raise UserErrorException(f"batch_size must be a positive integer or None, not {batch_size!r}")
     return batch_size
 
 
 def check_columns(columns, schema: pa.Schema) -> list[str]:
-    """``columns`` as a list of names of ``schema``, or the error naming those it lacks."""
+    """``columns`` as a list of names of ``schema``, or the error naming those it lacks.
+
+    Example:
+        >>> check_columns("b", pa.schema([("a", pa.int64()), ("b", pa.string())]))
+        ['b']
+    """
     names = [columns] if isinstance(columns, str) else columns
     if not isinstance(names, (list, tuple)) or not names or not all(isinstance(name, str) for name in names):
         raise UserErrorException("columns must be a column name or a non-empty list of column names")
@@ -86,7 +96,13 @@ def fixed_tables(plan: Plan, storage_options: dict | None, schema: pa.Schema, fi
                  **stream_options) -> Iterator[pa.Table]:
     """The plan's tables, each with exactly ``schema`` (cast up where narrower, in its column
     order); a table that needs a wider type raises the error :func:`schema_error` describes.
-    ``stream_options`` go to :func:`~mltable_lite.executor.stream_tables` (``piece``)."""
+    ``stream_options`` go to :func:`~mltable_lite.executor.stream_tables` (``piece``).
+
+    Example:
+        >>> tbl = mltable.load("examples/trips").keep_columns(["trip_id"])
+        >>> [t.num_rows for t in fixed_tables(tbl._plan, None, tbl.collect_schema(), piece=(2,))]
+        [200]
+    """
     from .streaming import SchemaChanged, conformed_tables
 
     tracker = _LastFile()
@@ -162,7 +178,13 @@ _ALIASES = {"double": "float", "float": "float", "string": "string", "large_stri
 def schema_error(plan: Plan, schema: pa.Schema, columns: list[str], file, position: int) -> UserErrorException:
     """The error for a table of the stream that does not fit ``schema`` in ``columns``: names the
     column, the file and (re-reading that file alone) the line or row of the first value that
-    needs a wider type, and says how to fix it."""
+    needs a wider type, and says how to fix it.
+
+    Example:
+        >>> plan = mltable.load("examples/trips")._plan
+        >>> str(schema_error(plan, pa.schema([("a", pa.int64())]), ["b"], None, 0))[:60]
+        "Column 'b' appears in a later file but not in the schema ann"
+    """
     name = columns[0]
     where = f"file '{file.display}'" if file is not None else "a later file"
     if schema.get_field_index(name) < 0:

@@ -37,7 +37,7 @@ def list_files(plan: Plan, storage_options: dict | None = None) -> list[FileRef]
 
 def stream_tables(plan: Plan, storage_options: dict | None = None, optimize: bool = True,
                   files: list[FileRef] | None = None, wrap_reader: Callable | None = None,
-                  piece: Sequence[int] | None = None) -> Iterator[pa.Table]:
+                  piece: Sequence[int] | None = None, tag_partitions: bool = False) -> Iterator[pa.Table]:
     """The plan's result as a stream of Arrow tables (the unit of every terminal call).
 
     ``optimize=False`` reads everything and skips nothing: the same result, for tests.
@@ -48,6 +48,9 @@ def stream_tables(plan: Plan, storage_options: dict | None = None, optimize: boo
     of ``to_dask_dataframe``), each numbered and read as in the whole read (sampling draws per
     partition number; a delimited file's header and types come from the files before it). The
     transforms run on the piece's rows alone: the caller handles ``take`` and ``skip``.
+    ``tag_partitions``: number the partitions (as a plan that samples does) and leave each
+    table marked with its partition's number (:func:`mltable_lite.sampling.partition_of`), for a
+    caller that runs later steps itself.
     """
     from .optimizer import ReadPlan, optimise
 
@@ -59,12 +62,12 @@ def stream_tables(plan: Plan, storage_options: dict | None = None, optimize: boo
         per_file = any(isinstance(step, ExtractPartitionFormat) for step in plan.transforms)
         stream: Iterable[pa.Table] = _paths_tables(files, per_file)
     else:
-        stream = _read(files, plan, read_plan, wrap_reader, piece)
+        stream = _read(files, plan, read_plan, wrap_reader, piece, _samples(plan) or tag_partitions)
     stream = _with_partition_columns(plan, files, stream)
     for transform in plan.transforms:
         if not isinstance(transform, (ExtractPartitionFormat, SelectPartitions)):
             stream = apply_transform(transform, stream)
-    if _samples(plan):
+    if _samples(plan) and not tag_partitions:
         from .sampling import untagged
 
         stream = map(untagged, stream)
@@ -108,7 +111,7 @@ def paths_table(files: list[FileRef]) -> pa.Table:
 
 
 def _read(files: list[FileRef], plan: Plan, read_plan, wrap_reader=None,
-          piece: Sequence[int] | None = None) -> Iterator[tuple[int, pa.Table]]:
+          piece: Sequence[int] | None = None, numbering: bool = False) -> Iterator[tuple[int, pa.Table]]:
     from .readers import format_for
 
     step = plan.reader
@@ -118,7 +121,7 @@ def _read(files: list[FileRef], plan: Plan, read_plan, wrap_reader=None,
     selected = _selected_partitions(plan, files)
     # Sampling draws per partition, numbered in the data read (after select_partitions, before
     # pruning): the tables are cut at partition edges and marked with that number.
-    numbered = (selected if selected is not None else form.partitions(files, step)) if _samples(plan) else None
+    numbered = (selected if selected is not None else form.partitions(files, step)) if numbering else None
     context = None
     if piece is not None:
         everything = selected if selected is not None else form.partitions(files, step)

@@ -53,10 +53,13 @@ def conformed_tables(plan: Plan, storage_options: dict | None = None, schema: pa
             schema = table.schema
             yield table
             continue
-        yield _fitted(plan, table, schema)
+        yield fitted(plan, table, schema)
 
 
-def _fitted(plan: Plan, table: pa.Table, schema: pa.Schema) -> pa.Table:
+def fitted(plan: Plan, table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` (of ``plan``'s result) with exactly ``schema``, cast up where narrower; raises
+    :class:`SchemaChanged` when it needs a wider one."""
+    table = _decode_dictionaries(table)
     if table.schema.equals(schema, check_metadata=True):
         return table
     both = widened(plan, [schema.empty_table(), table])   # JSON lines: ints with floats, mixed (P11)

@@ -407,8 +407,9 @@ class MLTable:
         options, so a worker on another machine reads its partitions itself. The rows, their order
         and their dtypes are ``to_pandas_dataframe()``'s (each partition has its own RangeIndex; text
         columns keep their pandas dtype rather than dask's ``string[pyarrow]`` conversion),
-        including ``take_random_sample`` and ``random_split``; with ``take`` or ``skip``, which
-        depend on every earlier row, the frame is one partition. Columns keep one type, as in
+        including ``take_random_sample``, ``random_split`` and ``skip`` (run in stages: each
+        partition up to the skip, then its share of the skip after a count); with ``take`` the
+        frame is one partition, which stops early. Columns keep one type, as in
         :meth:`to_batches`. Needs ``pip install 'mltable-lite[dask]'``.
 
         Example:

@@ -114,3 +114,18 @@ def test_transforms_apply_and_an_empty_result_still_has_its_schema(tmp_path):
     empty = tbl.filter("x > 1000").to_batches()
     assert empty.schema.names == ["x", "y"] and list(empty) == []
     assert empty.schema.field("x").type == pa.int64()
+
+
+def test_on_azurite_the_stream_and_its_error_are_the_same(azurite, tmp_path):
+    _csv(tmp_path / "1.csv", "a,b", [f"{i},x" for i in range(300)])
+    _csv(tmp_path / "2.csv", "a,b", ["5,y", "2.5,q"])
+    azurite.create_container("mltablelite", "batches")
+    azurite.upload_folder("mltablelite", "batches", tmp_path, prefix="late")
+    options = {"connection_string": azurite.connection_string("mltablelite")}
+    tbl = mltable.from_delimited_files([{"pattern": "abfss://batches@mltablelite.dfs.core.windows.net/late/*.csv"}],
+                                       storage_options=options)
+    reader = tbl.keep_columns("b").to_batches(batch_size=120)
+    assert [batch.num_rows for batch in _all_batches(reader)] == [120, 120, 62]
+    with pytest.raises(UserErrorException, match=r"Column 'a'.*late/2\.csv', line 3 holds 2\.5") as raised:
+        list(tbl.to_batches())
+    assert options["connection_string"] not in str(raised.value)

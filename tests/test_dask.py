@@ -74,6 +74,8 @@ TRANSFORMS = {
     "select_partitions": lambda t: t.select_partitions([1, 2, 5]).take_random_sample(0.5, seed=4),
     "take": lambda t: t.filter("score > 5").take(450),
     "skip": lambda t: t.skip(500).take_random_sample(0.5, seed=1),
+    "skips_and_filters": lambda t: t.filter("flag").skip(123).take_random_sample(0.6, seed=5).skip(40)
+                                    .random_split(0.5, seed=3)[1],
 }
 
 
@@ -86,8 +88,8 @@ def test_every_transform_matches_to_pandas_on_a_cluster(client, folder, name):
     frame = tbl.to_dask_dataframe()
     got = _same(frame, tbl)
     assert len(got) > 0
-    if name in ("take", "skip"):
-        assert frame.npartitions == 1    # global steps: one task runs the whole plan
+    if name == "take":
+        assert frame.npartitions == 1    # one task runs the whole plan, stopping early
     elif name != "select_partitions":
         assert frame.npartitions == 3    # a text file's pieces are read by one task
 
@@ -112,7 +114,8 @@ def test_parquet_row_groups_are_partitions_and_pruning_keeps_the_rows(client, fo
     assert frame.npartitions == tbl.get_partition_count() == 9   # 5 + 4 row groups
     _same(frame, tbl)
     for derived in (tbl.filter("id >= 2350"), tbl.filter("id < 1100").take_random_sample(0.4, seed=3),
-                    tbl.select_partitions([0, 6, 7]).random_split(0.5, seed=8)[1]):
+                    tbl.select_partitions([0, 6, 7]).random_split(0.5, seed=8)[1],
+                    tbl.skip(449).take_random_sample(0.5, seed=2), tbl.skip(150).skip(10)):
         _same(derived.to_dask_dataframe(), derived)
 
 
