@@ -2,9 +2,10 @@
 
 Imported only when that method is called (dask is the optional ``mltable-lite[dask]`` extra).
 
-* **Partitions** are the table's: a parquet row group, a Delta data file, a delimited or JSON
-  lines file (its ``partition_size`` pieces are read by one task: a piece's rows are counted by
-  lines over its whole file, so splitting it would parse the file once per piece). With
+* **Partitions** are the table's: a parquet row group, a Delta data file, a ``partition_size``
+  piece of a local delimited file (parsed from its own bytes, ``Format.reads_parts_alone``);
+  a remote delimited file or a JSON lines file is one task (its pieces' rows are counted by
+  lines over the whole file, so a task per piece would parse the file once per piece). With
   ``select_partitions``, the ones it keeps. A plan with ``take`` (global, and it stops early) or a
   ``from_paths`` table is one partition.
 * **skip** is global too: the rows it drops depend on every earlier partition. Its tasks run in
@@ -27,7 +28,7 @@ arguments: never in a task's key or name, never logged.
 Example:
     >>> import mltable_lite as mltable
     >>> tbl = mltable.load("examples/trips").filter("fare > 20")
-    >>> frame = to_dask_dataframe(tbl)
+    >>> frame = to_dask_dataframe(tbl._plan)
     >>> frame.npartitions, list(frame.columns[:3])
     (3, ['trip_id', 'pickup_time', 'vendor'])
     >>> len(frame.compute(scheduler="sync")) == len(tbl.to_pandas_dataframe())
@@ -46,14 +47,13 @@ from .plan import ExtractPartitionFormat, Plan, SelectPartitions, Skip, Take
 if TYPE_CHECKING:
     import dask.dataframe
 
-    from .table import MLTable
-
 __all__ = ["to_dask_dataframe", "read_piece", "pieces", "read_stage", "continue_stage", "finish_stage"]
 
 
-def to_dask_dataframe(table: "MLTable") -> "dask.dataframe.DataFrame":
-    """``table`` as a lazy ``dask.dataframe.DataFrame`` (module docstring); nothing but the
-    listing and the schema is read until ``.compute()`` or another dask call that needs rows."""
+def to_dask_dataframe(plan: Plan, options: dict | None = None) -> "dask.dataframe.DataFrame":
+    """The result of ``plan`` (read with the storage ``options``) as a lazy
+    ``dask.dataframe.DataFrame`` (module docstring); nothing but the listing and the schema is
+    read until ``.compute()`` or another dask call that needs rows."""
     try:
         import dask
         import dask.dataframe as dd
@@ -63,7 +63,6 @@ def to_dask_dataframe(table: "MLTable") -> "dask.dataframe.DataFrame":
     from .plan_yaml import plan_to_dict
     from .result_schema import collect_schema
 
-    plan, options = table._plan, table._storage_options
     files = list_files(plan, options)
     schema = collect_schema(plan, options)
     meta = table_to_pandas(schema.empty_table())
@@ -97,11 +96,11 @@ def pieces(plan: Plan, files: list) -> list[tuple[int, ...] | None]:
     partitions = read_partitions(plan, files)
     if not partitions:
         return [None]
-    if not format_for(plan.reader).parts_read_whole_file:
-        return [(position,) for position in range(len(partitions))]
+    form = format_for(plan.reader)
+    alone = {index: form.reads_parts_alone(files[index], plan.reader) for index in {index for index, _ in partitions}}
     grouped: list[tuple[int, ...]] = []
     for position, (index, _) in enumerate(partitions):
-        if grouped and partitions[grouped[-1][-1]][0] == index:
+        if grouped and not alone[index] and partitions[grouped[-1][-1]][0] == index:
             grouped[-1] += (position,)
         else:
             grouped.append((position,))

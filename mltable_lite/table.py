@@ -399,8 +399,9 @@ class MLTable:
 
     def to_dask_dataframe(self) -> "dask.dataframe.DataFrame":
         """The table as a lazy ``dask.dataframe.DataFrame``, one task per partition (a parquet row
-        group, a Delta file, a delimited or JSON lines file), for data beyond one machine's memory
-        or a cluster (mltable_lite only; Azure ML's previous dataset API had the same method).
+        group, a Delta file, a piece of a local CSV file; a remote CSV or JSON lines file), for data
+        beyond one machine's memory or a cluster (mltable_lite only; Azure ML's previous dataset
+        API had the same method).
 
         Nothing is read but the listing and the schema (``meta``: footers, the Delta log, the first
         rows) until dask computes. Each task carries the plan as its MLTable YAML and the storage
@@ -423,7 +424,7 @@ class MLTable:
         from .dask import to_dask_dataframe
 
         with timed(_log, "to_dask_dataframe"):
-            return to_dask_dataframe(self)
+            return to_dask_dataframe(self._plan, self._storage_options)
 
     # --- writing (mltable_lite only: the reference writes only the YAML) -------------------------
 

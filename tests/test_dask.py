@@ -91,7 +91,7 @@ def test_every_transform_matches_to_pandas_on_a_cluster(client, folder, name):
     if name == "take":
         assert frame.npartitions == 1    # one task runs the whole plan, stopping early
     elif name != "select_partitions":
-        assert frame.npartitions == 3    # a text file's pieces are read by one task
+        assert frame.npartitions == 12   # each 4 KB piece of a local CSV file is parsed alone
 
 
 @pytest.fixture(autouse=True)
@@ -106,6 +106,29 @@ def small_pieces(monkeypatch):
         return tbl._derive(tbl._plan.replace(reader=replace(tbl._plan.reader, partition_size=4096)))
 
     monkeypatch.setattr(mltable, "from_delimited_files", with_pieces)
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_piece_parsed_alone_has_the_rows_counted_over_the_whole_file(tmp_path, monkeypatch, quoted):
+    """A 200-byte piece of a local file is parsed from its own bytes (lines starting in it); with a
+    quote (a record might span lines) the file is read whole and cut by line counts, as before."""
+    from mltable_lite.readers.delimited import DelimitedFormat
+
+    text = "".join(f'{i},{"x" * (i * 7 % 61)},{"q" if i % 5 else ""}\n' for i in range(120))
+    (tmp_path / "a.csv").write_text("id,text,tag\n" + (text.replace("q", '"q"') if quoted else text))
+    tbl = mltable.from_delimited_files([{"file": str(tmp_path / "a.csv")}])
+    tbl = tbl._derive(tbl._plan.replace(reader=replace(tbl._plan.reader, partition_size=200)))
+    count = tbl.get_partition_count()
+    cases = [[0], [1], [count - 1], list(range(0, count, 3)), list(range(count))]
+    derived = [tbl.select_partitions(chosen).take_random_sample(0.6, seed=4) for chosen in cases]
+    parsed_alone = [table.to_pandas_dataframe() for table in derived]
+    frame = tbl.filter("id > 3").to_dask_dataframe()
+    assert frame.npartitions == count
+    assert_frame_equal(frame.compute(scheduler="sync").reset_index(drop=True), tbl.filter("id > 3").to_pandas_dataframe())
+    monkeypatch.setattr(DelimitedFormat, "ranged", lambda self, step: False)
+    for table, alone in zip(derived, parsed_alone):
+        assert_frame_equal(alone, table.to_pandas_dataframe())
+    assert len(parsed_alone[-1]) > 40
 
 
 def test_parquet_row_groups_are_partitions_and_pruning_keeps_the_rows(client, folder):
@@ -125,7 +148,7 @@ def test_meta_comes_from_the_schema_and_tasks_carry_the_plan_as_data(folder):
     assert list(frame.columns) == ["id", "when", "name", "score", "flag"]
     assert [str(kind) for kind in frame._meta.dtypes] == [str(kind) for kind in tbl.to_pandas_dataframe().dtypes]
     graph = dict(frame.__dask_graph__())
-    assert len(graph) == 3
+    assert len(graph) == 12   # a task per 4 KB piece
     task = next(iter(graph.values()))
     # The task is our module-level function with the MLTable YAML dict as an argument: it pickles
     # without the client's state, and its arguments hold the filter as data.

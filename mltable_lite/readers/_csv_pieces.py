@@ -190,3 +190,49 @@ def read_upto(handle, size: int) -> tuple[bytes, bool]:
         parts.append(part)
         got += len(part)
     return b"".join(parts), False
+
+
+def line_spans(file, size: int, parts: list[int], header_lines: int) -> list[tuple[int, int, bool]] | None:
+    """For the chosen ``size``-byte chunks of a local ``file``: ``(start, stop, holds the
+    header)`` byte spans, each from the first line that starts in the chunk to the first that
+    starts after it, so that parsing a span alone gives the chunk's rows as the executor counts
+    them (lines starting in the chunk). ``None`` when that cannot be told from the bytes: a
+    remote file, a quote, a blank line or a carriage return before the last span ends (records
+    and lines may then differ), or a chunk in which no line starts: the file is then read whole
+    and its rows counted by lines.
+
+    Example:
+        >>> import tempfile, os
+        >>> from mltable_lite.storage import canonical_uri, expand_paths
+        >>> from mltable_lite.plan import PathSpec
+        >>> folder = tempfile.mkdtemp(); path = os.path.join(folder, "a.csv")
+        >>> _ = open(path, "wb").write(b"h\\n1\\n22\\n333\\n")
+        >>> line_spans(expand_paths([PathSpec("file", canonical_uri(path))])[0], 4, [0, 1], 1)
+        [(0, 4, True), (4, 11, False)]
+    """
+    with file.store.open_input(file.path) as handle:
+        mapped = memory_map(handle, file)
+        if mapped is None:
+            return None
+        try:
+            length = len(mapped)
+
+            def line_start(offset: int) -> int:   # the first line starting at or after offset
+                if offset <= 0:
+                    return 0
+                if offset >= length:
+                    return length
+                newline = mapped.find(b"\n", offset - 1)
+                return length if newline < 0 else newline + 1
+
+            limit = line_start((max(parts) + 1) * size)
+            if (mapped[:3] == UTF8_BOM or mapped[:1] == b"\n" or any(
+                    mapped.find(mark, 0, limit) >= 0 for mark in (b'"', b"\r", b"\n\n"))):
+                return None
+            spans = [(line_start(part * size), line_start((part + 1) * size), part == 0 and header_lines > 0)
+                     for part in sorted(parts)]
+            # A chunk no line starts in (a line longer than the chunk) has no rows to parse, and
+            # then no types either: such a file is read whole.
+            return None if any(start == stop for start, stop, _ in spans) else spans
+        finally:
+            mapped.close()

@@ -129,13 +129,15 @@ def validate_delimiter(delimiter) -> str:
     return delimiter
 
 
-def read_delimited(files, step: ReadDelimited, columns=None, only: frozenset | None = None
-                   ) -> Iterator[tuple[int, pa.Table]]:
+def read_delimited(files, step: ReadDelimited, columns=None, only: frozenset | None = None,
+                   spans: dict | None = None) -> Iterator[tuple[int, pa.Table]]:
     """Read delimited ``files`` per ``step``; yields ``(file index, table)`` (see readers contract).
 
     A big file yields one table per piece (module docstring). ``only``: yield the files at these
     indices only; the others give the header and inference sample as they would in the read of
     all the files (while the sample is not full, only their head is read; after, nothing).
+    ``spans``: for a file (by path), the byte spans to parse instead of the whole file (chunks of
+    it, :func:`._csv_pieces.line_spans`), one table each.
 
     Example:
         >>> from mltable_lite.plan import PathSpec
@@ -154,13 +156,15 @@ def read_delimited(files, step: ReadDelimited, columns=None, only: frozenset | N
         prepared = reader.prepare(file)
         if prepared is None:
             continue
+        if spans and file.path in spans:
+            prepared.spans = spans[file.path]
         if only is None or index in only:
             pending.append((index, prepared))
         if reader.add_sample(prepared):
             for pending_index, item in pending:
                 for table in reader.read(item):
                     yield pending_index, table
-            yield from _read_ahead(reader, numbered)
+            yield from _read_ahead(reader, numbered, spans)
             return
     reader.fix_types()
     for pending_index, item in pending:
@@ -172,7 +176,7 @@ def read_delimited(files, step: ReadDelimited, columns=None, only: frozenset | N
 _AHEAD = 16
 
 
-def _read_ahead(reader: _Reader, numbered) -> Iterator[tuple[int, pa.Table]]:
+def _read_ahead(reader: _Reader, numbered, spans: dict | None = None) -> Iterator[tuple[int, pa.Table]]:
     """The files after the inference sample, in order, with pyarrow parsing the small ones on two
     threads while this one prepares the next and finishes the last (``read_csv`` frees the GIL).
 
@@ -193,6 +197,8 @@ def _read_ahead(reader: _Reader, numbered) -> Iterator[tuple[int, pa.Table]]:
             except Exception as error:  # noqa: BLE001 - raised in its turn, below
                 window.append((index, error, None))
                 continue
+            if prepared is not None and spans and file.path in spans:
+                prepared.spans = spans[file.path]
             if prepared is not None:
                 window.append((index, prepared, reader.parse_ahead(prepared, pool)))
             while len(window) > _AHEAD or (window and _ready(window[0][2])):
@@ -227,6 +233,7 @@ class _Prepared:
     rows: list | None      # the sample rows; None when only the header was parsed (Reader.prepare)
     display: str
     file: object = None    # the FileRef, reopened to stream it
+    spans: list | None = None   # byte spans to parse instead of the whole file (read_delimited)
 
 
 @dataclass(frozen=True)
@@ -355,7 +362,7 @@ class _Reader:
     def parse_ahead(self, prepared: _Prepared, pool) -> _Ahead | None:
         """For a file prepared from its header only: ``read_csv`` of it started on ``pool`` with
         the types as they are now (:meth:`read` checks they still are)."""
-        if prepared.rows is None:
+        if prepared.rows is None and prepared.spans is None:
             internal, read_types, wanted = self._read_plan(prepared.names)
             options = self._csv_options(prepared.delimiter, internal, prepared.has_header, read_types,
                                         prepared.names, wanted)
@@ -364,7 +371,11 @@ class _Reader:
         return None
 
     def read(self, prepared: _Prepared, ahead: _Ahead | None = None) -> Iterator[pa.Table]:
-        """The file's tables: one for a file read whole, one per piece for a bigger file."""
+        """The file's tables: one for a file read whole, one per piece for a bigger file, one
+        per span for a file read in spans."""
+        if prepared.spans is not None:
+            yield from self._read_spans(prepared)
+            return
         if prepared.rows is None:
             try:
                 yield self._read_fast(prepared.data, prepared.delimiter, prepared.restore, prepared.names,
@@ -397,6 +408,21 @@ class _Reader:
             data = to_utf8(handle.read(), self.encoding, prepared.display)
         table = self._read_whole(prepared, data)
         yield table.slice(done) if done else table
+
+    def _read_spans(self, prepared: _Prepared) -> Iterator[pa.Table]:
+        """Each span of the file parsed alone, as the whole file's read would parse its records
+        (the spans hold whole lines, and no quote or blank line: ``line_spans``)."""
+        from dataclasses import replace
+
+        for position, name in enumerate(prepared.names):
+            if name not in self.types:
+                self._infer(name, [row[position] if position < len(row) else None
+                                   for row in (prepared.rows or [])[:self.sample_size]])
+        with prepared.file.store.open_input(prepared.file.path) as handle:
+            for start, stop, header in prepared.spans:
+                handle.seek(start)
+                data = handle.read(stop - start)
+                yield self._read_whole(replace(prepared, has_header=header), data)
 
     def _read_whole(self, prepared: _Prepared, data: bytes) -> pa.Table:
         args = (data, prepared.delimiter, prepared.restore, prepared.names, prepared.has_header, prepared.display)
@@ -724,12 +750,18 @@ class DelimitedFormat(TextFormat):
     def read_files(self, files, step, columns=None, **options):
         return read_delimited(files, step, columns, **options)
 
-    def read_in_context(self, files, step, columns, wanted):
+    def read_in_context(self, files, step, columns, wanted, **options):
         """The earlier files give the header (``from_first_file``) and the type-inference sample,
         as in the read of all of them; only the ``wanted`` ones are read beyond their head."""
         if len(wanted) == len(files):
-            return self.read_files(files, step, columns)
-        return self.read_files(files, step, columns, only=frozenset(wanted))
+            return self.read_files(files, step, columns, **options)
+        return self.read_files(files, step, columns, only=frozenset(wanted), **options)
+
+    def ranged(self, step):
+        """UTF-8 text split at one-byte delimiters, with no record spanning lines: a chunk of a
+        file parses alone (when its bytes hold no quote or blank line, checked per file)."""
+        return (not step.support_multi_line and validate_encoding(step.encoding) == "utf8"
+                and len(validate_delimiter(step.delimiter).encode("utf-8")) == 1)
 
     def header_lines(self, step, position):
         header_is_data = step.header == "no_header" or (step.header == "from_first_file" and position > 0)

@@ -42,6 +42,7 @@ from typing import Callable, Iterator, Sequence
 import pyarrow as pa
 
 from ..storage import FileRef, expand_paths
+from ._csv_pieces import line_spans
 
 __all__ = ["Format", "TextFormat"]
 
@@ -49,10 +50,11 @@ __all__ = ["Format", "TextFormat"]
 class Format:
     """A format read whole, one file at a time; subclasses override what differs."""
 
-    #: Whether reading some partitions of a file reads the whole file (text: the rows of a
-    #: ``partition_size`` chunk are counted by lines from the file's start); one task of a
-    #: dask frame then reads all the chosen partitions of a file.
-    parts_read_whole_file = False
+    def reads_parts_alone(self, file: FileRef, step) -> bool:
+        """Whether a partition of ``file`` is read without reading the file's other partitions
+        (a parquet row group: yes); when not, one task of a dask frame reads all the chosen
+        partitions of the file."""
+        return True
 
     def read_files(self, files: Sequence[FileRef], step, columns: Sequence[str] | None = None,
                    **options) -> Iterator[tuple[int, pa.Table]]:
@@ -97,23 +99,24 @@ class Format:
         for index, table in self._read_chosen(files, step, columns, parts, context):
             yield index, table
 
-    def _read_chosen(self, files, step, columns, parts: dict, context: list[int] | None):
+    def _read_chosen(self, files, step, columns, parts: dict, context: list[int] | None, **options):
         """``(file index, table)`` for the files ``parts`` names, read within ``context``."""
         opened = sorted(parts) if context is None else list(context)
         wanted = {position for position, index in enumerate(opened) if index in parts}
-        for position, table in self.read_in_context([files[index] for index in opened], step, columns, wanted):
+        for position, table in self.read_in_context([files[index] for index in opened], step, columns, wanted,
+                                                    **options):
             yield opened[position], table
 
-    def read_in_context(self, files: Sequence[FileRef], step, columns, wanted: set[int]
+    def read_in_context(self, files: Sequence[FileRef], step, columns, wanted: set[int], **options
                         ) -> Iterator[tuple[int, pa.Table]]:
         """``(position, table)`` for the ``wanted`` positions of ``files`` only, read as the read of
         all of ``files`` would read them. A format whose files are read independently (the
-        default) opens the wanted ones only."""
+        default) opens the wanted ones only. ``options`` go to :meth:`read_files`."""
         if len(wanted) == len(files):
-            yield from self.read_files(files, step, columns)
+            yield from self.read_files(files, step, columns, **options)
             return
         picked = sorted(wanted)
-        for position, table in self.read_files([files[index] for index in picked], step, columns):
+        for position, table in self.read_files([files[index] for index in picked], step, columns, **options):
             yield picked[position], table
 
     def widen(self, tables: list[pa.Table]) -> list[pa.Table] | None:
@@ -134,7 +137,14 @@ class TextFormat(Format):
     with blank lines or quoted line breaks may shift by a row at a chunk edge.
     """
 
-    parts_read_whole_file = True
+    def ranged(self, step) -> bool:
+        """Whether a chunk of a file can be parsed from its own bytes (:func:`._csv_pieces.line_spans`)."""
+        return False
+
+    def reads_parts_alone(self, file: FileRef, step) -> bool:
+        from ..storage import LocalStore
+
+        return self.ranged(step) and isinstance(file.store, LocalStore)
 
     def header_lines(self, step, position: int) -> int:
         """Lines before the first record of the ``position``-th file read (a header line)."""
@@ -163,12 +173,22 @@ class TextFormat(Format):
             return
         opened = sorted(parts) if context is None else list(context)
         position_of = {index: position for position, index in enumerate(opened)}
+        # A chunk of a file parsed from its own bytes gives its rows, one table per chunk;
+        # other files read in part are read whole and cut (their rows counted by lines).
+        spans = {}
+        if self.ranged(step):
+            for index, chosen in parts.items():
+                if chosen and len(chosen) < _chunks(files[index], size):
+                    found = line_spans(files[index], size, chosen, self.header_lines(step, position_of[index]))
+                    if found is not None:
+                        spans[files[index].path] = found
+        options = {"spans": spans} if spans else {}
         # A reader may yield a big file as several tables: ``offset`` is where this one starts in the file.
         position_seen, offset, ranges = None, 0, []
-        for file_index, table in self._read_chosen(files, step, columns, parts, context):
+        for file_index, table in self._read_chosen(files, step, columns, parts, context, **options):
             position = position_of[file_index]   # in the read: a text file's header depends on it
             file = files[file_index]
-            if len(parts[file_index]) == _chunks(file, size):
+            if len(parts[file_index]) == _chunks(file, size) or file.path in spans:
                 yield file_index, table
                 continue
             if position != position_seen:
