@@ -2,11 +2,11 @@
 
 Imported only when that method is called (dask is the optional ``mltable-lite[dask]`` extra).
 
-* **Partitions** are the table's: a parquet row group, a Delta data file, a ``partition_size``
-  piece of a local delimited file (parsed from its own bytes, ``Format.reads_parts_alone``);
-  a remote delimited file or a JSON lines file is one task (its pieces' rows are counted by
-  lines over the whole file, so a task per piece would parse the file once per piece). With
-  ``select_partitions``, the ones it keeps. A plan with ``take`` (global, and it stops early) or a
+* **Partitions** follow the table's: a parquet row group, a Delta data file; the consecutive
+  ``partition_size`` pieces of a local delimited file, up to :data:`TASK_BYTES` a task (each
+  parsed from its own bytes, ``Format.reads_parts_alone``); a remote delimited file or a JSON
+  lines file is one task (its pieces' rows are counted by lines over the whole file, so a task
+  per piece would parse the file once per piece). With ``select_partitions``, the ones it keeps. A plan with ``take`` (global, and it stops early) or a
   ``from_paths`` table is one partition.
 * **skip** is global too: the rows it drops depend on every earlier partition. Its tasks run in
   stages: each partition is read and transformed up to the ``skip``; a small task adds up their
@@ -46,6 +46,10 @@ from .plan import ExtractPartitionFormat, Plan, SelectPartitions, Skip, Take
 
 if TYPE_CHECKING:
     import dask.dataframe
+
+#: Bytes of a text file one task parses at most when the file's pieces parse alone (the size of
+#: ``dask.dataframe.read_csv``'s default blocks).
+TASK_BYTES = 64 << 20
 
 __all__ = ["to_dask_dataframe", "read_piece", "pieces", "read_stage", "continue_stage", "finish_stage"]
 
@@ -98,9 +102,14 @@ def pieces(plan: Plan, files: list) -> list[tuple[int, ...] | None]:
         return [None]
     form = format_for(plan.reader)
     alone = {index: form.reads_parts_alone(files[index], plan.reader) for index in {index for index, _ in partitions}}
+    # Byte-sized pieces of a text file go to a task together up to TASK_BYTES, as dask's own
+    # read_csv cuts (a task per 20 MB piece would cost more in transfers than it parses).
+    size = getattr(plan.reader, "partition_size", None)
+    per_task = max(1, TASK_BYTES // size) if size else 1
     grouped: list[tuple[int, ...]] = []
     for position, (index, _) in enumerate(partitions):
-        if grouped and not alone[index] and partitions[grouped[-1][-1]][0] == index:
+        same_file = grouped and partitions[grouped[-1][-1]][0] == index
+        if same_file and (not alone[index] or len(grouped[-1]) < per_task):
             grouped[-1] += (position,)
         else:
             grouped.append((position,))

@@ -91,13 +91,16 @@ def test_every_transform_matches_to_pandas_on_a_cluster(client, folder, name):
     if name == "take":
         assert frame.npartitions == 1    # one task runs the whole plan, stopping early
     elif name != "select_partitions":
-        assert frame.npartitions == 12   # each 4 KB piece of a local CSV file is parsed alone
+        assert frame.npartitions == 6    # 4 KB pieces of a local CSV file are parsed alone, two a task
 
 
 @pytest.fixture(autouse=True)
 def small_pieces(monkeypatch):
-    """4 KB partitions, so that every file has several (the default is 20 MB)."""
-    from mltable_lite import builders
+    """4 KB partitions, so that every file has several (the default is 20 MB), and a task for
+    every two of them (the default is 64 MB of pieces a task)."""
+    from mltable_lite import builders, dask as ours
+
+    monkeypatch.setattr(ours, "TASK_BYTES", 8192)
 
     original = builders.from_delimited_files
 
@@ -111,9 +114,12 @@ def small_pieces(monkeypatch):
 @pytest.mark.parametrize("quoted", [False, True])
 def test_a_piece_parsed_alone_has_the_rows_counted_over_the_whole_file(tmp_path, monkeypatch, quoted):
     """A 200-byte piece of a local file is parsed from its own bytes (lines starting in it); with a
-    quote (a record might span lines) the file is read whole and cut by line counts, as before."""
+    quote (a record might span lines) the file is read whole and cut by line counts, as before.
+    Tasks take two pieces."""
+    from mltable_lite import dask as ours
     from mltable_lite.readers.delimited import DelimitedFormat
 
+    monkeypatch.setattr(ours, "TASK_BYTES", 400)
     text = "".join(f'{i},{"x" * (i * 7 % 61)},{"q" if i % 5 else ""}\n' for i in range(120))
     (tmp_path / "a.csv").write_text("id,text,tag\n" + (text.replace("q", '"q"') if quoted else text))
     tbl = mltable.from_delimited_files([{"file": str(tmp_path / "a.csv")}])
@@ -123,7 +129,7 @@ def test_a_piece_parsed_alone_has_the_rows_counted_over_the_whole_file(tmp_path,
     derived = [tbl.select_partitions(chosen).take_random_sample(0.6, seed=4) for chosen in cases]
     parsed_alone = [table.to_pandas_dataframe() for table in derived]
     frame = tbl.filter("id > 3").to_dask_dataframe()
-    assert frame.npartitions == count
+    assert frame.npartitions == -(-count // 2)   # (with a quote, each task reads the file whole)
     assert_frame_equal(frame.compute(scheduler="sync").reset_index(drop=True), tbl.filter("id > 3").to_pandas_dataframe())
     monkeypatch.setattr(DelimitedFormat, "ranged", lambda self, step: False)
     for table, alone in zip(derived, parsed_alone):
@@ -148,7 +154,7 @@ def test_meta_comes_from_the_schema_and_tasks_carry_the_plan_as_data(folder):
     assert list(frame.columns) == ["id", "when", "name", "score", "flag"]
     assert [str(kind) for kind in frame._meta.dtypes] == [str(kind) for kind in tbl.to_pandas_dataframe().dtypes]
     graph = dict(frame.__dask_graph__())
-    assert len(graph) == 12   # a task per 4 KB piece
+    assert len(graph) == 6   # a task per two 4 KB pieces
     task = next(iter(graph.values()))
     # The task is our module-level function with the MLTable YAML dict as an argument: it pickles
     # without the client's state, and its arguments hold the filter as data.
