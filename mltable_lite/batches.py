@@ -52,7 +52,7 @@ def batch_reader(plan: Plan, storage_options: dict | None = None, columns: Seque
 
     batch_size = check_batch_size(batch_size)
     files = list_files(plan, storage_options)
-    schema = collect_schema(plan, storage_options)
+    schema = collect_schema(plan, storage_options, files)
     if columns is not None:
         names = check_columns(columns, schema)
         schema = pa.schema([schema.field(name) for name in names], metadata=schema.metadata)

@@ -68,7 +68,7 @@ def to_dask_dataframe(plan: Plan, options: dict | None = None) -> "dask.datafram
     from .result_schema import collect_schema
 
     files = list_files(plan, options)
-    schema = collect_schema(plan, options)
+    schema = collect_schema(plan, options, files)
     meta = table_to_pandas(schema.empty_table())
     # Paths as they are in memory (a SAS token in a URL reads, as storage_options do); the
     # document is a task argument, never saved or logged.

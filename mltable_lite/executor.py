@@ -312,9 +312,11 @@ def _with_path_column(table: pa.Table, name: str, value: str) -> pa.Table:
 
 
 def to_arrow(plan: Plan, storage_options: dict | None = None, optimize: bool = True,
-             wrap_reader: Callable | None = None) -> pa.Table:
-    """The whole result as one Arrow table with one schema (columns unified by name)."""
-    table, unmergeable = _collect(plan, storage_options, optimize, wrap_reader=wrap_reader)
+             wrap_reader: Callable | None = None, files: list[FileRef] | None = None) -> pa.Table:
+    """The whole result as one Arrow table with one schema (columns unified by name). ``files``:
+    the plan's listing when the caller has it (what formats learnt of them, a parquet footer, is
+    then shared with the caller's next read)."""
+    table, unmergeable = _collect(plan, storage_options, optimize, files, wrap_reader=wrap_reader)
     if unmergeable is not None:
         raise UserErrorException(
             f"Column(s) {_conflicting_columns(unmergeable)} hold values of different types in different files, "

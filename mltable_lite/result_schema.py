@@ -34,11 +34,12 @@ __all__ = ["collect_schema", "SAMPLE_ROWS"]
 SAMPLE_ROWS = 200
 
 
-def collect_schema(plan: Plan, storage_options: dict | None = None) -> pa.Schema:
-    """The schema ``to_arrow()`` would return for ``plan``, from footers, the Delta log or a sample."""
+def collect_schema(plan: Plan, storage_options: dict | None = None, files=None) -> pa.Schema:
+    """The schema ``to_arrow()`` would return for ``plan``, from footers, the Delta log or a sample.
+    ``files``: the plan's listing, when the caller has it (its footers are then read once)."""
     from .executor import to_arrow
 
-    return to_arrow(plan, storage_options, wrap_reader=_schema_only).schema
+    return to_arrow(plan, storage_options, wrap_reader=_schema_only, files=files).schema
 
 
 def _schema_only(read: Callable) -> Callable:

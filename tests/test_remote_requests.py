@@ -95,6 +95,17 @@ def test_http_partition_count_and_read_share_footers(serve_http, site):
     assert len(footer_reads) == PARQUET_FILES
 
 
+def test_http_to_batches_reads_each_footer_once_for_the_schema_and_the_stream(serve_http, site):
+    served = serve_http(site)
+    tbl = _filtered(served.url + "parquet")
+    reader = tbl.to_batches(columns=["value", "id"])
+    assert reader.schema.names == ["value", "id"]
+    got = reader.read_all().to_pandas()
+    assert_frame_equal(got, _df(_filtered(str(site / "parquet"))).loc[:, ["value", "id"]])
+    footer_reads = [wanted for _, _, wanted in served.requests if wanted and wanted.startswith("bytes=-")]
+    assert len(footer_reads) == PARQUET_FILES   # the schema's footers serve the stream too
+
+
 # --- Azurite ------------------------------------------------------------------------------------
 
 
