@@ -206,16 +206,36 @@ def _chunks(file: FileRef, size: int) -> int:
 
 
 def _row_ranges(file: FileRef, size: int, parts: list[int], header_lines: int) -> list[tuple[int, int]]:
-    """Rows of ``file`` whose lines start inside each chosen ``size``-byte chunk."""
+    """Rows of ``file`` whose lines start inside each chosen ``size``-byte chunk.
+
+    The file is read in blocks, counting line breaks, never held whole (a task of a dask frame
+    reading one piece of a big file holds a block)."""
+    edges = sorted({edge for part in parts for edge in (part * size, (part + 1) * size) if edge > 0})
+    breaks_before: dict[int, int] = {}   # edge -> line breaks in the bytes before edge - 1
+    seen = breaks = 0
+    last = b""
     with file.store.open_input(file.path) as handle:
-        data = handle.read()
+        pending = 0
+        while True:
+            block = handle.read(_COUNT_BLOCK)
+            if not block:
+                break
+            end = seen + len(block)
+            while pending < len(edges) and edges[pending] - 1 <= end:
+                breaks_before[edges[pending]] = breaks + block.count(b"\n", 0, edges[pending] - 1 - seen)
+                pending += 1
+            breaks += block.count(b"\n")
+            last, seen = block[-1:], end
+            if pending == len(edges) and (not edges or edges[-1] < seen):
+                break   # every edge is inside what was read: the rest does not count
+    length = seen if not block else None   # known only when the file was read to its end
 
     def lines_starting_before(offset: int) -> int:
         if offset <= 0:
             return 0
-        offset = min(offset, len(data))
-        return 1 + data.count(b"\n", 0, offset - 1) if offset < len(data) else data.count(b"\n") + (
-            0 if data.endswith(b"\n") else 1)
+        if length is None or offset < length:
+            return 1 + breaks_before[offset]
+        return breaks + (0 if last == b"\n" else 1)
 
     ranges = []
     for part in sorted(parts):
@@ -223,3 +243,6 @@ def _row_ranges(file: FileRef, size: int, parts: list[int], header_lines: int) -
         stop = max(0, lines_starting_before((part + 1) * size) - header_lines)
         ranges.append((start, stop))
     return ranges
+
+
+_COUNT_BLOCK = 1 << 24
