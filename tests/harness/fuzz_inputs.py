@@ -20,6 +20,7 @@ import io
 import json
 import os
 import random
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -380,6 +381,52 @@ def mltable_valid(rng: random.Random, folder: str) -> Case:
     expected_request["steps"] = steps
     request = {"builder": "load", "args": [table_folder], "compare_with": expected_request}
     return Case(request, lambda result: None, must_read=True, note=str(steps))
+
+
+def _number_token(rng: random.Random) -> str:
+    sign = rng.choice(["", "", "-", "+"])
+    return rng.choice([
+        lambda: sign + str(rng.randint(-10**6, 10**6)).lstrip("-"),
+        lambda: sign + "0" * rng.choice([1, 30, 4300, 6000]) + str(rng.randint(0, 99)),
+        lambda: sign + "9" * rng.choice([19, 20, 4300, 4301, 20_000]),
+        lambda: sign + str(rng.choice([2**63 - 1, 2**63, 2**64 + 1, 2**53 + 1, 10**29])),
+        lambda: sign + rng.choice(["1e400", "1.5", "inf", "NaN", "1e-400", "0x1F", "1_000", "١٢٣", "1.7976931348623157e309"]),
+        lambda: rng.choice(["", " ", "true", "n", "2024-02-30", "31/12/1999", "24:61:00", "\x00", "é" * 50]),
+    ])()
+
+
+@family("convert_soup", 20)
+def convert_soup(rng: random.Random, folder: str) -> Case:
+    """Hostile text (thousands of digits, leading zeros, overflowing floats, junk dates) converted by
+    convert_column_types to each type: our errors only; where a value is a plain integer, to_int
+    gives it exactly when int64 holds it, else null."""
+    values = [_number_token(rng) for _ in range(rng.randint(1, 40))]
+    with open(os.path.join(folder, "data.csv"), "w", encoding="utf-8") as handle:
+        handle.write("c\n" + "".join(f'"{value}"\n' for value in values))
+    column_type = rng.choice([
+        "int", "float", "string", "boolean",
+        {"boolean": {"true_values": ["1", "true"], "false_values": ["0", "n"],
+                     "mismatch_as": rng.choice(["true", "false", "error"])}},
+        {"datetime": {"formats": rng.sample(["%Y-%m-%d", "%d/%m/%Y", "%H:%M:%S", "%Q", "%", "%Y%Y%Y", "%s"],
+                                            rng.randint(1, 3))}},
+    ])
+    lines = ["paths:", "  - file: ./data.csv", "transformations:", "  - read_delimited:",
+             "      delimiter: ','", "      infer_column_types: false", "      empty_as_string: true",
+             "  - convert_column_types:", "      - columns: c", f"        column_type: {json.dumps(column_type)}"]
+    with open(os.path.join(folder, "MLTable"), "w") as handle:
+        handle.write("\n".join(lines) + "\ntype: mltable\n")
+
+    def oracle(result):
+        if column_type != "int":
+            return
+        for value, got in zip(values, result["values"]["c"]):
+            if re.fullmatch(r"[+-]?[0-9]+", value):
+                digits = value.lstrip("+-").lstrip("0") or "0"
+                number = int(digits) * (-1 if value.startswith("-") else 1) if len(digits) <= 19 else None
+                expected = number if number is not None and -(2**63) <= number < 2**63 else None
+                assert got == expected, f"to_int({value[:40]!r}...) gave {got!r}, expected {expected!r}"
+
+    return Case({"builder": "load", "args": [folder]}, oracle, note=f"{column_type} {values[:3]!r:.200}")
 
 
 _YAML_HOSTILE = [
