@@ -43,6 +43,19 @@ def _files(folder) -> set:
     return {os.path.join(root, name) for root, _, names in os.walk(folder) for name in names}
 
 
+def _state(folder) -> set:
+    """Every file below ``folder`` with its size and change time: any write shows (a new name, or a
+    file rewritten in place under its old one)."""
+    found = set()
+    for path in _files(folder):
+        try:
+            status = os.stat(path)
+        except OSError:
+            continue
+        found.add((path, status.st_size, status.st_mtime_ns))
+    return found
+
+
 def write_rows(folder, value: int, files: int, rows: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for index in range(files):
@@ -50,18 +63,18 @@ def write_rows(folder, value: int, files: int, rows: int) -> None:
             f"{index * rows + row},{value},{'x' * 40}\n" for row in range(rows)))
 
 
-def run_and_kill(script: str, source, destination, delay: float | None) -> bool:
-    """Start ``script`` and SIGKILL it: at once when ``delay`` is None, else ``delay`` s after its
-    first new file appears in ``destination`` (so the kill lands inside the write however loaded
-    the machine is). True if it finished first."""
-    before = _files(destination)
+def run_and_kill(script: str, source, destination, delay: float | None, watch=_files) -> bool:
+    """Start ``script`` and SIGKILL it: at once when ``delay`` is None, else ``delay`` s after
+    ``watch(destination)`` first changes (a new file; with :func:`_state`, any write), so the kill
+    lands inside the write however loaded the machine is. True if it finished first."""
+    before = watch(destination)
     child = subprocess.Popen([sys.executable, "-c", script, str(source), str(destination)],
                              stdout=subprocess.PIPE, text=True)
     assert child.stdout.readline().strip() == "ready"
     if delay is not None:
         deadline = time.monotonic() + 60
-        while _files(destination) == before and child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.002)
+        while watch(destination) == before and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.001)
         time.sleep(delay)
     child.send_signal(signal.SIGKILL)
     rest = child.stdout.read()
@@ -83,8 +96,10 @@ def test_killed_writes_leave_the_previous_table_or_the_new_one(tmp_path):
         loaded = mltable.load(destination).to_pandas_dataframe()
         if finished:
             assert_frame_equal(loaded, new_frame)
-        else:
+        elif len(loaded) != len(new_frame):   # killed after its commit, before it said "done": the new one
             assert_frame_equal(loaded, old_frame)  # not committed: the previous table, whole
+        else:
+            assert_frame_equal(loaded, new_frame)
         leftovers = [name for _, _, names in os.walk(destination) for name in names if name.endswith(".tmp")]
         outcomes.append((finished, len(os.listdir(destination))))
         assert all(name.startswith(".") for name in leftovers)  # never under a data file's name
@@ -104,11 +119,12 @@ def test_killed_colocated_saves_never_leave_a_partial_file(tmp_path, monkeypatch
     destination = tmp_path / "saved"
     contents = {name: {(old / name).read_bytes(), (new / name).read_bytes()} for name in os.listdir(old)}
     interrupted = 0
-    for delay in DELAYS:
+    for delay in (None, 0.0, 0.0, 0.003, 0.01, 0.03, 0.2):
         monkeypatch.chdir(old.parent)
         mltable.from_delimited_files([{"pattern": "data/*.csv"}]).save(str(destination), colocated=True)
         monkeypatch.chdir(new.parent)
-        interrupted += not run_and_kill(SAVER, "data", destination, delay)
+        # Watching every write, not only new names: a copy rewriting a file in place must be caught too.
+        interrupted += not run_and_kill(SAVER, "data", destination, delay, watch=_state)
         for name in os.listdir(destination / "data"):
             if not name.startswith("."):
                 assert (destination / "data" / name).read_bytes() in contents[name], name
