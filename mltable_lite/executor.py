@@ -118,6 +118,7 @@ def _read(files: list[FileRef], plan: Plan, read_plan, wrap_reader=None,
     form = format_for(step) if wrap_reader is None else format_for(step).with_reader(wrap_reader)
     # Fetching small remote files ahead is for reads of the data; a schema probe opens footers only.
     fetch_ahead = getattr(wrap_reader, "reads_data", True)
+    early_stop = any(isinstance(step, Take) for step in plan.transforms)
     selected = _selected_partitions(plan, files)
     # Sampling draws per partition, numbered in the data read (after select_partitions, before
     # pruning): the tables are cut at partition edges and marked with that number.
@@ -135,7 +136,7 @@ def _read(files: list[FileRef], plan: Plan, read_plan, wrap_reader=None,
         if not selected:
             return
     if piece is None and selected is None and read_plan.keep_files is None and not read_plan.row_group_filters:
-        files = _prefetched(files) if fetch_ahead else files
+        files = _prefetched(files, early_stop=early_stop) if fetch_ahead else files
         source = form.read(files, step, read_plan.columns)
         if numbered is not None:
             source = _cut_at_partitions(form, files, step, numbered, numbered, range(len(files)), source)
@@ -159,7 +160,7 @@ def _read(files: list[FileRef], plan: Plan, read_plan, wrap_reader=None,
         # Only files read whole are fetched whole ahead: of the others, ranged reads fetch just
         # the parts chosen (a pruned parquet file: its footer, then one row group).
         whole = {index for index, chosen in parts.items() if len(chosen) == listed.get(index)}
-        files = _prefetched(files, only=whole) if fetch_ahead else files
+        files = _prefetched(files, only=whole, early_stop=early_stop) if fetch_ahead else files
         if context is not None:
             context = sorted(set(context) | set(parts))
         source = form.read(files, step, read_plan.columns, parts, context) if context else form.read(
@@ -220,13 +221,14 @@ def _part_counts(selected: list[tuple]) -> dict[int, int]:
     return counts
 
 
-def _prefetched(files: list[FileRef], only: set[int] | None = None) -> list[FileRef]:
-    """Small remote files fetched ahead of the reader, many at once (local reads are untouched)."""
+def _prefetched(files: list[FileRef], only: set[int] | None = None, early_stop: bool = False) -> list[FileRef]:
+    """Small remote files fetched ahead of the reader, many at once (local reads are untouched).
+    A read that may stop early (``take``) fetches only smaller files whole."""
     if not any(file.store.remote for file in files):
         return files
-    from .storage.remote import prefetched
+    from .storage.remote import SMALL_FILE, SMALL_FILE_EARLY_STOP, prefetched
 
-    return prefetched(files, only)
+    return prefetched(files, only, SMALL_FILE_EARLY_STOP if early_stop else SMALL_FILE)
 
 
 # --- partitions ---------------------------------------------------------------------------------

@@ -84,8 +84,16 @@ def read_parquet(files: Sequence, step=None, columns: Sequence[str] | None = Non
                 opened.close()
 
         started = True
-        for tables in ordered_map(tables_of, range(len(chosen)), workers=_FILES_AT_ONCE):
-            yield from tables
+        positions = range(len(chosen))
+        # Threads only when two or more files have row groups to decode: a filter whose statistics
+        # rule out every other file (they give just their columns, policy P7) is read inline.
+        decoding = sum(bool(row_groups[index]) for index in chosen[1:]) if row_groups is not None else len(chosen)
+        if row_groups is not None and decoding + (len(row_groups[chosen[0]]) > 1) <= 1:
+            for position in positions:
+                yield from tables_of(position)
+        else:
+            for tables in ordered_map(tables_of, positions, workers=_FILES_AT_ONCE):
+                yield from tables
     finally:
         if not started:  # stopped after the head: the first file was never handed to a worker
             first.close()

@@ -51,7 +51,9 @@ def parquet_file(file, source) -> pq.ParquetFile:
     """
     metadata = file.memo.get(_FOOTER)
     try:
-        opened = pq.ParquetFile(source, metadata=metadata, pre_buffer=file.store.remote,
+        # (Bytes already in memory, a prefetched file, gain nothing from pre-buffering.)
+        in_memory = isinstance(source, pa.BufferReader)
+        opened = pq.ParquetFile(source, metadata=metadata, pre_buffer=file.store.remote and not in_memory,
                                 page_checksum_verification=True)
     except (pa.ArrowException, OSError) as error:
         raise _invalid_parquet(file, source, error) from None

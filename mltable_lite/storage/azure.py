@@ -396,7 +396,9 @@ class AzureStore(FsspecStore):
             with _translated(shown, self.access):
                 return await get_blob_range(self.fs, path, start, end)
 
-        return RangedFile(fetch, size, self.fs.loop, shown=strip_secret_query(shown))
+        # Parts of READ_BLOCK: a blob server spends far more per byte on many small ranges (Azurite on
+        # 8 CSV blobs of 27 MB: 0.8-0.9 s of its CPU in 4 MiB ranges, 0.2 s in 16 MiB ones or whole).
+        return RangedFile(fetch, size, self.fs.loop, shown=strip_secret_query(shown), part=READ_BLOCK)
 
     def fetch(self, path: str) -> bytes:
         """The whole blob in one GET; thread-safe (calls from many threads share fsspec's event loop)."""

@@ -24,7 +24,8 @@ from typing import Sequence
 
 from . import FileRef, Store
 
-SMALL_FILE = 8 << 20        # fetched whole ahead of the reader at most this big
+SMALL_FILE = 32 << 20       # fetched whole ahead of the reader at most this big...
+SMALL_FILE_EARLY_STOP = 8 << 20   # ...or this big when the read may stop early (take, show)
 WINDOW_FILES = 64            # at most this many files fetched ahead...
 WINDOW_BYTES = 128 << 20     # ...holding at most this many bytes
 FETCH_WORKERS = 16           # requests in flight at once
@@ -119,23 +120,25 @@ def abandon(handle) -> None:
     handle.close()
 
 
-def prefetched(files: Sequence[FileRef], only: set[int] | None = None) -> list[FileRef]:
+def prefetched(files: Sequence[FileRef], only: set[int] | None = None, limit: int = SMALL_FILE) -> list[FileRef]:
     """``files`` with small remote ones (and those of unknown size) served from a read-ahead
     window (see the module doc).
 
-    ``only`` names the indexes that will be read (the others are never fetched). Local files
-    come back unchanged.
+    ``only`` names the indexes that will be read (the others are never fetched). Files up to
+    ``limit`` bytes are fetched whole: one GET each, many at once, is what a blob server serves
+    fastest (Azurite, 8 CSV blobs of 27 MB: 0.26 s of its CPU whole, 0.9 s in 4 MiB ranges).
+    Local files come back unchanged.
     """
     wanted = [index for index, file in enumerate(files) if (only is None or index in only) and file.store.remote]
-    small = [index for index in wanted if files[index].size <= SMALL_FILE
+    small = [index for index in wanted if files[index].size <= limit
              and getattr(files[index].store, "fetch_ahead", True)]
     result = list(files)
     for index in wanted:   # big files: opened knowing their size (no metadata request first)
-        if files[index].size > SMALL_FILE:
+        if files[index].size > limit:
             result[index] = dataclasses.replace(files[index], store=_SizedStore(files[index].store, files[index].size))
     if not small:
         return result
-    window = _Window([files[index] for index in small])
+    window = _Window([files[index] for index in small], limit)
     for order, index in enumerate(small):
         result[index] = dataclasses.replace(files[index], store=_PrefetchedStore(files[index].store, window, order))
     return result
@@ -143,10 +146,11 @@ def prefetched(files: Sequence[FileRef], only: set[int] | None = None) -> list[F
 
 class _Window:
     """Fetches files in order on a thread pool, never more than the window ahead of the reader.
-    A file of unknown size holds a :data:`SMALL_FILE` place in the window until its size is known."""
+    A file of unknown size holds a place of its limit in the window until its size is known."""
 
-    def __init__(self, files: list[FileRef]):
+    def __init__(self, files: list[FileRef], limit: int = SMALL_FILE):
         self._files = files
+        self._limit = limit
         self._lock = threading.RLock()   # a fetch done at once runs its callback inside _fill
         self._futures: dict[int, Future] = {}
         self._held: dict[int, int] = {}          # bytes of the window each fetch holds
@@ -179,7 +183,7 @@ class _Window:
         file = self._files[order]
         if file.size >= 0:
             return file.store.fetch(file.path)
-        data = file.store.fetch_small(file.path, SMALL_FILE)
+        data = file.store.fetch_small(file.path, self._limit)
         if data is not None:
             file.memo["size"] = len(data)
         return data
@@ -194,10 +198,10 @@ class _Window:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=FETCH_WORKERS, thread_name_prefix="mltable_lite_fetch")
         while self._queued and len(self._futures) < WINDOW_FILES and (
-                not self._futures or self._bytes_ahead + _held(self._files[self._queued[0]]) <= WINDOW_BYTES):
+                not self._futures or self._bytes_ahead + _held(self._files[self._queued[0]], self._limit) <= WINDOW_BYTES):
             order = self._queued.popleft()
             file = self._files[order]
-            self._held[order] = _held(file)
+            self._held[order] = _held(file, self._limit)
             self._bytes_ahead += self._held[order]
             if file.size >= 0:
                 self._futures[order] = file.store.fetch_later(file.path, self._pool)
@@ -227,8 +231,8 @@ class _Window:
             pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _held(file: FileRef) -> int:
-    return file.size if file.size >= 0 else SMALL_FILE
+def _held(file: FileRef, limit: int) -> int:
+    return file.size if file.size >= 0 else limit
 
 
 class _PrefetchedStore:
@@ -245,7 +249,12 @@ class _PrefetchedStore:
 
     def open_random_access(self, path: str, size: int | None = None):
         data = self._window.take(self._order)   # the bytes are here: parquet needs no ranged reads
-        return self._inner.open_random_access(path, size) if data is None else io.BytesIO(data)
+        if data is None:
+            return self._inner.open_random_access(path, size)
+        import pyarrow as pa
+
+        # A native buffer (no copy): pyarrow decodes from it without calling back into Python.
+        return pa.BufferReader(data)
 
     def fetch(self, path: str) -> bytes:
         data = self._window.take(self._order)
