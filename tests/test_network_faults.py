@@ -23,6 +23,16 @@ FAST = {"retry_backoff_factor": 0.01}   # keep backoff short: the tests count re
 ACCOUNT = "mltablelite"
 
 
+@pytest.fixture(autouse=True)
+def ranged_big_files(monkeypatch):
+    """big.csv (12 MB) is read in ranged parts, as files beyond the whole-fetch limit are: the
+    limit is lowered below its size so that the faults hit ranged GETs (a whole read would fetch
+    it in one GET; test_remote_requests counts that)."""
+    from mltable_lite.storage import remote
+
+    monkeypatch.setattr(remote, "SMALL_FILE", 8 << 20)
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("faults")

@@ -30,7 +30,13 @@ def site(tmp_path_factory):
         pq.write_table(pa.table({"id": range(start, start + rows), "text": [f"row {i:08d}" for i in range(rows)],
                                  "value": [i * 0.5 for i in range(rows)]}),
                        root / "parquet" / f"part-{index}.parquet", row_group_size=GROUP_ROWS)
+    (root / "medium").mkdir()   # one CSV between the two whole-fetch limits (8 MB with take, 32 MB without)
+    with open(root / "medium" / "part-0.csv", "w") as handle:
+        handle.write("id,text\n" + "".join(f"{row},{'x' * 40}\n" for row in range(MEDIUM_ROWS)))
     return root
+
+
+MEDIUM_ROWS = 200_000   # ≈ 9.5 MB
 
 
 def _df(tbl):
@@ -154,3 +160,19 @@ def test_azure_filtered_parquet_reads_each_footer_once_and_skips_row_groups(coun
     total = sum((site / "parquet" / f"part-{index}.parquet").stat().st_size for index in range(PARQUET_FILES))
     parquet_bytes = sum(record.body_bytes for seen in by_file.values() for record in seen)
     assert parquet_bytes < total / 5, f"{parquet_bytes} of {total} bytes read for a 1% filter"
+
+
+def test_azure_medium_file_is_one_get_whole_and_take_reads_far_less(counted, site):
+    proxy, options = counted
+    size = (site / "medium" / "part-0.csv").stat().st_size
+    got = _df(mltable.from_delimited_files([{"folder": URI + "medium"}], storage_options=options))
+    assert len(got) == MEDIUM_ROWS
+    # The listing gave its size, below the whole-fetch limit: one GET for all of it, no range.
+    gets = [record for record in proxy.requests() if ".csv" in record.path]
+    assert [(record.method, record.body_bytes) for record in gets] == [("GET", size)], gets
+    # take() may stop early: the file is not fetched whole, only its start.
+    proxy.reset()
+    got = _df(mltable.from_delimited_files([{"folder": URI + "medium"}], storage_options=options).take(5))
+    assert got["id"].tolist() == list(range(5))
+    read = sum(record.body_bytes for record in proxy.requests() if ".csv" in record.path)
+    assert read < size / 2, f"{read} of {size} bytes read for take(5)"
