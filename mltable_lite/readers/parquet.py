@@ -109,6 +109,14 @@ class _OpenedParquet:
 
     def __init__(self, file, keep: set | None, groups: list[int] | None):
         self.file = file
+        if groups is not None and not groups:
+            # Every row group pruned: only the columns are needed, and the footer (already read to
+            # prune) holds them; the file is not opened again.
+            metadata = footer(file)
+            self.source, self.parquet, self.groups = None, None, []
+            self.schema = pa.schema([]) if metadata is None else metadata.schema.to_arrow_schema()
+            self.wanted = None if keep is None else [name for name in self.schema.names if name in keep]
+            return
         self.source = open_source(file)
         try:
             if file.size < 0 and is_empty(self.source):   # listed without a size, and empty
@@ -141,7 +149,8 @@ class _OpenedParquet:
         return [self.head(), *self.rest()]
 
     def close(self) -> None:
-        self.source.close()
+        if self.source is not None:
+            self.source.close()
 
     def _read(self, groups: list[int]) -> pa.Table:
         try:
@@ -213,6 +222,8 @@ def prune_row_groups(files: list, selected: list, filters: list) -> list:
     for file_index, group in selected:
         by_file.setdefault(file_index, []).append(group)
     surviving = set()
+    parquet_format = ds.ParquetFileFormat()
+    compiled: dict = {}   # physical schema → the filters compiled for it (files mostly share one)
     for file_index, groups in by_file.items():
         file = files[file_index]
         try:
@@ -221,13 +232,16 @@ def prune_row_groups(files: list, selected: list, filters: list) -> list:
             # (so HTTP, which has no Arrow filesystem, is pruned too).
             sink = pa.BufferOutputStream()
             footer(file).write_metadata_file(sink)   # (an empty file has no row groups to prune)
-            fragment = ds.ParquetFileFormat().make_fragment(pa.BufferReader(sink.getvalue()))
-            schema = pa.schema([field.with_type(field.type.value_type) if pa.types.is_dictionary(field.type)
-                                else field for field in fragment.physical_schema])
-            expression = None
-            for tree in filters:
-                compiled = compile_filter(tree, schema)
-                expression = compiled if expression is None else expression & compiled
+            fragment = parquet_format.make_fragment(pa.BufferReader(sink.getvalue()))
+            physical = fragment.physical_schema
+            expression = compiled.get(physical)
+            if expression is None:
+                schema = pa.schema([field.with_type(field.type.value_type) if pa.types.is_dictionary(field.type)
+                                    else field for field in physical])
+                for tree in filters:
+                    one = compile_filter(tree, schema)
+                    expression = one if expression is None else expression & one
+                compiled[physical] = expression
             kept = {part.row_groups[0].id for part in fragment.split_by_row_group(filter=expression)}
         except Exception:  # noqa: BLE001 - pruning is an optimisation; reading decides errors
             kept = set(groups)
