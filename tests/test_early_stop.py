@@ -225,6 +225,28 @@ def test_chunked_json_lines_equal_the_whole_file_read(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(head, chunked.iloc[:7].drop(columns="late"), check_dtype=False)
 
 
+def test_json_pieces_parsed_side_by_side_equal_the_whole_read_and_fail_in_order(tmp_path, monkeypatch):
+    """Pieces after the first are parsed two at a time: dates learned from one piece while the
+    next is already parsing, a mixed piece, and two bad lines give the whole read's result and
+    the first bad line's error."""
+    monkeypatch.setattr(json_lines, "FIRST_PIECE_SIZE", 1 << 12)
+    monkeypatch.setattr(json_lines, "PIECE_SIZE", 1 << 14)
+    lines = [json.dumps({"id": i, "ts": f"2024-01-{1 + i % 28:02d}T10:00:00"}) for i in range(3000)]
+    lines[1500] = json.dumps({"id": 1500, "ts": 7})   # a number among the dates: mixed, kept as is (P11)
+    path = tmp_path / "dates.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    tbl = mltable.from_json_lines_files([{"file": str(path)}])
+    pieces = tbl.to_pandas_dataframe()
+    assert pieces["ts"].iloc[3] == "2024-01-04T10:00:00" and pieces["ts"].iloc[1500] == 7
+    pd.testing.assert_frame_equal(pieces, read_whole(monkeypatch, tbl))
+    lines[2000] = lines[2800] = "{broken"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(UserErrorException, match=r"at line 2001: not valid JSON"):
+        tbl.to_pandas_dataframe()
+    dropped = mltable.from_json_lines_files([{"file": str(path)}], invalid_lines="drop").to_pandas_dataframe()
+    assert dropped["id"].tolist() == [i for i in range(3000) if i not in (2000, 2800)]
+
+
 # --- parquet ------------------------------------------------------------------------------------
 
 

@@ -53,6 +53,7 @@ from typing import Iterator, NamedTuple, Sequence
 
 import pyarrow as pa
 
+from ..concurrency import ordered_map
 from ..errors import NOT_FOUND_CODE, NOT_FOUND_MESSAGE, UserErrorException
 from ..mixed_columns import (MIXED_METADATA, harmonize_json_tables, is_mixed, json_text, mixed_columns, mixed_field,
                              restore_mixed, to_mixed)
@@ -135,6 +136,10 @@ def _read_file(file, encoding, drop: bool, dates: _DateColumns | None = None) ->
     """The tables of one file: one per piece of a UTF-8 file, one for other encodings.
 
     ``dates`` carries the date columns found so far from piece to piece (and file to file).
+    After the first piece, two pieces are parsed at once on threads while this one reads and
+    scans the next: PyArrow's JSON reader keeps barely one core busy on its own. Each fast
+    parse gives the same table whatever ``dates`` holds (:func:`_read_with_date_columns`), so
+    pieces parsed side by side need no order; the exact path and its errors stay here, in order.
     """
     name = _encoding_name(encoding)
     is_utf8 = name.lower() in ("utf-8", "utf8") or CODECS.get(name) == "utf-8"
@@ -142,12 +147,24 @@ def _read_file(file, encoding, drop: bool, dates: _DateColumns | None = None) ->
         pieces: Iterator = _utf8_pieces(file)
     else:
         pieces = iter([(_to_utf8(_read_bytes(file), encoding, file), 1, 0, None)])
-    for data, line, byte, scan in pieces:
-        table = _read_fast(data, scan, dates)
+
+    def parsed(piece):
+        return piece, _read_fast(piece[0], piece[3], dates)
+
+    first = next(pieces, None)
+    if first is None:
+        return
+    # The first piece alone, on this thread: take(n) often needs no more.
+    for (data, line, byte, _), table in _chain_one(parsed(first), ordered_map(parsed, pieces, workers=2)):
         if table is None:
             table = _read_exact(data, file, drop, line, byte)
         if table is not None:
             yield _with_nulls_under_null_objects(table)
+
+
+def _chain_one(first, rest: Iterator) -> Iterator:
+    yield first
+    yield from rest
 
 
 def _utf8_pieces(file) -> Iterator[tuple[bytes, int, int, LineScan]]:
