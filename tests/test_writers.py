@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 
 import pandas as pd
 import pyarrow as pa
@@ -198,6 +199,22 @@ def test_leftovers_of_an_unfinished_write_are_invisible_then_removed(trips, tmp_
     assert len(mltable.load(str(dest)).to_pandas_dataframe()) == 4
     assert not (dest / "part-00000-0123456789ab.parquet").exists()
     assert not (dest / ".part-00001-0123456789ab.parquet.5f5f5f5f5f5f.tmp").exists()
+
+
+def test_an_mltable_temporary_left_by_a_killed_commit_is_removed_once_stale(trips, tmp_path):
+    tbl = mltable.from_delimited_files([{"pattern": str(trips / "*.csv")}])
+    dest = tmp_path / "out"
+    tbl.take(3).to_parquet_files(str(dest))
+    stale = dest / ".MLTable.0123456789ab.tmp"        # killed between writing it and its rename
+    in_flight = dest / ".MLTable.ba9876543210.tmp"    # another writer's, about to be renamed
+    stale.write_text("type: mltable\npaths: []\n")
+    in_flight.write_text("type: mltable\npaths: []\n")
+    an_hour_ago = time.time() - 3600
+    os.utime(stale, (an_hour_ago, an_hour_ago))
+    tbl.take(4).to_parquet_files(str(dest), overwrite=True)
+    assert len(mltable.load(str(dest)).to_pandas_dataframe()) == 4
+    assert not stale.exists()
+    assert in_flight.exists()
 
 
 def test_partition_by_writes_hive_folders(trips, tmp_path):

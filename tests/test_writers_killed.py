@@ -105,7 +105,12 @@ def test_killed_writes_leave_the_previous_table_or_the_new_one(tmp_path):
         assert all(name.startswith(".") for name in leftovers)  # never under a data file's name
     assert any(not finished and files > 2 for finished, files in outcomes), \
         f"no kill landed in the middle of a write: {outcomes}"
-    # The next write removes what the killed ones left.
+    # The next write removes what the killed ones left: their data files at once, an MLTable
+    # temporary once it is stale (a young one may be a live writer's), here aged by an hour.
+    an_hour_ago = time.time() - 3600
+    for name in os.listdir(destination):
+        if name.startswith(".MLTable."):
+            os.utime(os.path.join(destination, name), (an_hour_ago, an_hour_ago))
     mltable.from_delimited_files([{"folder": str(old)}]).to_parquet_files(destination, overwrite=True)
     assert [name for name in os.listdir(destination) if name != "MLTable"] == \
         [name for name in os.listdir(destination) if name.endswith(".parquet")]  # no temporary file left

@@ -35,6 +35,11 @@ ALREADY_EXISTS_CODE = "ScriptExecution.WriteStreams.AlreadyExists"
 # killed write leaves behind.
 _OUR_FILE = re.compile(r"(?:^|/)(?P<hidden>\.)?part-\d{5,}-(?P<id>[0-9a-f]{12})\.[A-Za-z0-9.]+?"
                        r"(?(hidden)\.[0-9a-f]{12}\.tmp)$")
+# The hidden temporary name the MLTable file has for the few milliseconds before its rename
+# (Store.writing). One older than a minute was left by a killed write; a younger one may be another
+# writer's, in flight, and deleting it would break that writer's rename.
+_MLTABLE_TEMPORARY = re.compile(r"(?:^|/)\.MLTable\.[0-9a-f]{12}\.tmp$")
+_STALE_SECONDS = 60
 
 __all__ = ["Destination", "OverwriteMode", "overwrite_mode", "ALREADY_EXISTS_CODE", "MLTABLE_FILE"]
 
@@ -144,8 +149,8 @@ class Destination:
 
     def remove_earlier_writes(self) -> None:
         """Delete data files of other writes (``part-NNNNN-<id>.*`` with another id, and their
-        hidden temporary files). Only names of that form are touched: files the user put in the
-        folder stay."""
+        hidden temporary files), and MLTable temporary files a killed write left. Only names of
+        those forms are touched: files the user put in the folder stay."""
         try:
             found = self.store.find(self.folder)
         except Exception:  # noqa: BLE001 — the new table is committed; stale files are only clutter
@@ -153,13 +158,27 @@ class Destination:
         prefix = self.folder.rstrip("/") + "/"
         for path, _ in found:
             match = _OUR_FILE.search(path[len(prefix):] if path.startswith(prefix) else path)
-            if match is not None and match.group("id") != self.write_id:
+            if (match is not None and match.group("id") != self.write_id) or (
+                    not self.store.remote and _stale_mltable_temporary(path)):
                 try:
                     self.store.delete(path)
                 except Exception:  # noqa: BLE001
                     pass
         if not self.store.remote:
             _remove_empty_folders(self.folder)
+
+
+def _stale_mltable_temporary(path: str) -> bool:
+    """A local ``.MLTable.<token>.tmp`` older than a minute (remote stores write no temporary files)."""
+    import os
+    import time
+
+    if _MLTABLE_TEMPORARY.search(path) is None:
+        return False
+    try:
+        return time.time() - os.stat(local_path(path)).st_mtime > _STALE_SECONDS
+    except (OSError, ValueError):
+        return False
 
 
 def _remove_empty_folders(folder: str) -> None:
