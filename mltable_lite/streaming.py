@@ -48,12 +48,12 @@ def conformed_tables(plan: Plan, storage_options: dict | None = None, schema: pa
     go to :func:`~mltable_lite.executor.stream_tables` (``wrap_reader``, ``piece``).
     """
     for table in stream_tables(plan, storage_options, files=files, **stream_options):
-        table = _decode_dictionaries(table)
         if schema is None:
+            table = _decode_dictionaries(table)
             schema = table.schema
             yield table
             continue
-        yield fitted(plan, table, schema)
+        yield fitted(plan, table, schema)   # (decodes dictionaries itself)
 
 
 def fitted(plan: Plan, table: pa.Table, schema: pa.Schema) -> pa.Table:

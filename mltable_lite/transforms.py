@@ -89,16 +89,14 @@ def _filter(step: Filter, stream: Stream) -> Iterator[pa.Table]:
     tree = parse(step.expression)
     compiled: dict[pa.Schema, object] = {}
     for table in stream:
+        expression = compiled.get(table.schema)
+        if expression is None:   # (compiling also checks the filter against the schema)
+            expression = compiled[table.schema] = compile_filter(tree, table.schema)
         if table.num_rows == 0:
             # Nothing to drop (a file whose row groups were all pruned): the same empty table,
-            # without a compute plan's set-up. The schema is still checked, as for any table.
-            if table.schema not in compiled:
-                compiled[table.schema] = compile_filter(tree, table.schema)
+            # without a compute plan's set-up.
             yield table
             continue
-        expression = compiled.get(table.schema)
-        if expression is None:
-            expression = compiled[table.schema] = compile_filter(tree, table.schema)
         try:
             yield table.filter(expression)
         except pa.ArrowInvalid as error:
