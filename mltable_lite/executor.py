@@ -141,7 +141,8 @@ def _read(files: list[FileRef], plan: Plan, read_plan, wrap_reader=None,
         if numbered is not None:
             source = _cut_at_partitions(form, files, step, numbered, numbered, range(len(files)), source)
     else:
-        every = form.partitions(files, step)   # (parquet footers are read once: counting again costs nothing)
+        # (Parquet footers are read once: counting again costs nothing.)
+        every = form.partitions(files, step, read_plan.row_group_filters)
         if selected is None:
             selected = every
         listed = _part_counts(every)
@@ -163,14 +164,31 @@ def _read(files: list[FileRef], plan: Plan, read_plan, wrap_reader=None,
         files = _prefetched(files, only=whole, early_stop=early_stop) if fetch_ahead else files
         if context is not None:
             context = sorted(set(context) | set(parts))
-        source = form.read(files, step, read_plan.columns, parts, context) if context else form.read(
-            files, step, read_plan.columns, parts)
+        # Rows the leading filters drop may be left unread, unless the rows are numbered (sampling
+        # cuts them at partition edges by row counts) or a filter reads a column added after the read.
+        filters = None if numbered is not None else _row_filters(plan, read_plan.row_group_filters)
+        options = {"row_filters": filters} if filters else {}
+        source = form.read(files, step, read_plan.columns, parts, context, **options) if context else form.read(
+            files, step, read_plan.columns, parts, **options)
         if numbered is not None:
             source = _cut_at_partitions(form, files, step, numbered, selected, context or sorted(parts), source)
     for index, table in source:
         if step.include_path_column:
             table = _with_path_column(table, step.path_column, files[index].display)
         yield index, table
+
+
+def _row_filters(plan: Plan, filters: list) -> list | None:
+    """``filters`` (the plan's leading filters) when they read only the format's own columns:
+    no partition-format column, no path column (both added after the read)."""
+    if not filters or any(isinstance(step, ExtractPartitionFormat) for step in plan.transforms):
+        return None
+    if getattr(plan.reader, "include_path_column", False):
+        from .expressions import referenced_columns
+
+        if any(plan.reader.path_column in referenced_columns(tree) for tree in filters):
+            return None
+    return filters
 
 
 def _samples(plan: Plan) -> bool:
@@ -470,7 +488,9 @@ def table_to_pandas(table: pa.Table):
     # which matters in a fresh process where the copy is mostly first-touch page faults (one block
     # per column is filled on one thread, and pandas may consolidate it later, copying again).
     # self_destruct frees each Arrow column once copied, so peak memory stays near one copy.
-    frame = table.to_pandas(date_as_object=True, coerce_temporal_nanoseconds=False, self_destruct=True)
+    # Small tables are converted on this thread: the pool's hand-off costs more than it saves there.
+    frame = table.to_pandas(date_as_object=True, coerce_temporal_nanoseconds=False, self_destruct=True,
+                            use_threads=table.nbytes >= _THREADED_BYTES)
     if has_mixed(schema):
         restore_mixed(frame, schema)
     for position, values in exact.items():
@@ -484,6 +504,9 @@ def table_to_pandas(table: pa.Table):
             frame[name] = [None if value is None else StreamInfo(value) for value in frame[name].tolist()]
             frame[name] = frame[name].astype(object)
     return frame
+
+
+_THREADED_BYTES = 16 << 20
 
 
 def _ints_pandas_would_round(table: pa.Table) -> dict[int, list]:

@@ -84,7 +84,7 @@ def _drop_columns(step: DropColumns, stream: Stream) -> Iterator[pa.Table]:
 
 
 def _filter(step: Filter, stream: Stream) -> Iterator[pa.Table]:
-    from .expressions import compile_filter, parse
+    from .expressions import compile_filter, filter_rows, parse
 
     tree = parse(step.expression)
     compiled: dict[pa.Schema, object] = {}
@@ -98,7 +98,7 @@ def _filter(step: Filter, stream: Stream) -> Iterator[pa.Table]:
             yield table
             continue
         try:
-            yield table.filter(expression)
+            yield filter_rows(table, expression)
         except pa.ArrowInvalid as error:
             raise UserErrorException(
                 f"filter({step.expression!r}) failed on the data: {error}. Arithmetic on int64 overflowed or a "

@@ -73,8 +73,9 @@ class Format:
         """The data files ``plan`` reads, in order."""
         return expand_paths(plan.paths, storage_options)
 
-    def partitions(self, files: Sequence[FileRef], step) -> list[tuple[int, object]]:
-        """Every partition as ``(file index, part)``, in file order."""
+    def partitions(self, files: Sequence[FileRef], step, filters: list | None = None) -> list[tuple[int, object]]:
+        """Every partition as ``(file index, part)``, in file order. ``filters``: the read will
+        :meth:`prune` by these (a format may make ready for that as it lists)."""
         return [(index, 0) for index in range(len(files))]
 
     def part_rows(self, file: FileRef, step, parts: list, position: int) -> list[int] | None:
@@ -88,11 +89,13 @@ class Format:
         return selected
 
     def read(self, files: Sequence[FileRef], step, columns: Sequence[str] | None = None,
-             parts: dict[int, list] | None = None, context: list[int] | None = None
-             ) -> Iterator[tuple[int, pa.Table]]:
+             parts: dict[int, list] | None = None, context: list[int] | None = None,
+             row_filters: list | None = None) -> Iterator[tuple[int, pa.Table]]:
         """``(file index, table)`` for every file, or, with ``parts`` (file index → its chosen
         parts), for the chosen parts of those files only. ``context``: the files (indices, in
-        order, a superset of ``parts``) of the bigger read these parts belong to."""
+        order, a superset of ``parts``) of the bigger read these parts belong to.
+        ``row_filters``: parsed filters the caller applies to these rows afterwards; a format may
+        leave out rows that cannot pass them (never reorder or change the others)."""
         if parts is None:
             yield from self.read_files(files, step, columns)
             return
@@ -150,7 +153,7 @@ class TextFormat(Format):
         """Lines before the first record of the ``position``-th file read (a header line)."""
         return 0
 
-    def partitions(self, files: Sequence[FileRef], step) -> list[tuple[int, object]]:
+    def partitions(self, files: Sequence[FileRef], step, filters: list | None = None) -> list[tuple[int, object]]:
         size = step.partition_size
         if size is None:
             return super().partitions(files, step)
@@ -165,8 +168,8 @@ class TextFormat(Format):
         return [stop - start for start, stop in _row_ranges(file, size, parts, self.header_lines(step, position))]
 
     def read(self, files: Sequence[FileRef], step, columns: Sequence[str] | None = None,
-             parts: dict[int, list] | None = None, context: list[int] | None = None
-             ) -> Iterator[tuple[int, pa.Table]]:
+             parts: dict[int, list] | None = None, context: list[int] | None = None,
+             row_filters: list | None = None) -> Iterator[tuple[int, pa.Table]]:
         size = step.partition_size
         if parts is None or size is None:
             yield from super().read(files, step, columns, parts, context)

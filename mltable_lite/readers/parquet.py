@@ -41,13 +41,14 @@ from ..concurrency import ordered_map
 from ..errors import ExecutionError
 from .arrow_types import normalise
 from .format import Format
-from .parquet_files import footer, is_empty, open_source, parquet_file
+from .parquet_files import footer, is_empty, open_source, parquet_file, statistics_fragment
 
 __all__ = ["read_parquet", "parquet_partitions", "prune_row_groups", "FORMAT"]
 
 
 def read_parquet(files: Sequence, step=None, columns: Sequence[str] | None = None, *,
-                 row_groups: dict[int, list[int]] | None = None) -> Iterator[tuple[int, pa.Table]]:
+                 row_groups: dict[int, list[int]] | None = None,
+                 row_filters: list | None = None) -> Iterator[tuple[int, pa.Table]]:
     """Yield ``(file index, table)`` for every row group of every parquet file, in order.
 
     ``columns`` limits the columns read to those named that exist in each file (a file holding
@@ -55,18 +56,23 @@ def read_parquet(files: Sequence, step=None, columns: Sequence[str] | None = Non
     row groups to read from it; files missing from it are skipped entirely. A file with no rows
     yields one zero-row table that keeps the file's columns (policy P7).
 
+    ``row_filters`` (parsed filter trees) are filters the caller applies to the rows afterwards:
+    local files then give, of each row group, only the run of rows from the first that can pass
+    them to the last (:mod:`.parquet_rows`), which the filters reduce to the same rows.
+
     Example:
         >>> for index, table in read_parquet(files, ReadParquet(), columns=["id"]):   # doctest: +SKIP
         ...     print(index, table.column_names, table.num_rows)
         0 ['id'] 2
     """
     keep = None if columns is None else set(columns)
+    late = None if not row_filters else _Late(row_filters)
     chosen = [index for index, file in enumerate(files)
               if (row_groups is None or index in row_groups) and file.size != 0]
     if not chosen:
         return
     # The first file's first row group alone, on this thread: take(n) often needs no more.
-    first = _OpenedParquet(files[chosen[0]], keep, None if row_groups is None else row_groups[chosen[0]])
+    first = _OpenedParquet(files[chosen[0]], keep, None if row_groups is None else row_groups[chosen[0]], late)
     started = False
     try:
         yield chosen[0], first.head()
@@ -77,7 +83,7 @@ def read_parquet(files: Sequence, step=None, columns: Sequence[str] | None = Non
         def tables_of(position: int) -> list[tuple[int, pa.Table]]:
             index = chosen[position]
             opened = first if position == 0 else _OpenedParquet(
-                files[index], keep, None if row_groups is None else row_groups[index])
+                files[index], keep, None if row_groups is None else row_groups[index], late)
             try:
                 return [(index, table) for table in (opened.rest() if position == 0 else opened.all())]
             finally:
@@ -100,6 +106,15 @@ def read_parquet(files: Sequence, step=None, columns: Sequence[str] | None = Non
 
 
 _FILES_AT_ONCE = 2
+# Late materialisation goes on in a file while it leaves at least a fifth of the rows unread.
+_WORTHWHILE = 0.8
+
+
+class _Late:
+    """Row filters for late materialisation, with their compiled forms shared by the files of one read."""
+
+    def __init__(self, filters: list):
+        self.filters, self.compiled = filters, {}
 
 
 class _OpenedParquet:
@@ -107,8 +122,10 @@ class _OpenedParquet:
     row group), the rest, or all of it, as tables (a file with no row groups to read gives one
     empty table with its columns, policy P7)."""
 
-    def __init__(self, file, keep: set | None, groups: list[int] | None):
+    def __init__(self, file, keep: set | None, groups: list[int] | None, late: _Late | None = None):
         self.file = file
+        # Local files only: a remote one would pay a second round of requests for the other columns.
+        self.late = None if file.store.remote else late
         if groups is not None and not groups:
             # Every row group pruned: only the columns are needed, and the footer (already read to
             # prune) holds them; the file is not opened again.
@@ -139,11 +156,26 @@ class _OpenedParquet:
         if not self.groups:
             empty = self.schema.empty_table()
             return normalise(empty if self.wanted is None else empty.select(self.wanted))
-        return self._read(self.groups[:1])
+        return self._read_matching(self.groups[:1])[0]
 
     def rest(self) -> list[pa.Table]:
         # The other row groups in one call: one parallel decode over all of them is faster than one per group.
-        return [self._read(self.groups[1:])] if len(self.groups) > 1 else []
+        return self._read_matching(self.groups[1:]) if len(self.groups) > 1 else []
+
+    def _read_matching(self, groups: list[int]) -> list[pa.Table]:
+        if self.late is not None:
+            from .parquet_rows import read_matching
+
+            names = self.schema.names if self.wanted is None else self.wanted
+            tables = read_matching(self.parquet, groups, names, self.late.filters, self.late.compiled,
+                                   lambda chosen, columns: self._read(chosen, columns))
+            if tables is not None:
+                if sum(table.num_rows for table in tables) >= _WORTHWHILE * sum(
+                        self.parquet.metadata.row_group(group).num_rows for group in groups):
+                    self.late = None   # the filter keeps rows all over: read the rest of the file whole
+                return tables
+            self.late = None
+        return [self._read(groups)]
 
     def all(self) -> list[pa.Table]:
         return [self.head(), *self.rest()]
@@ -152,10 +184,11 @@ class _OpenedParquet:
         if self.source is not None:
             self.source.close()
 
-    def _read(self, groups: list[int]) -> pa.Table:
+    def _read(self, groups: list[int], columns: list[str] | None = None) -> pa.Table:
+        columns = self.wanted if columns is None else columns
         try:
-            table = (self.parquet.read_row_group(groups[0], columns=self.wanted, use_threads=True) if len(groups) == 1
-                     else self.parquet.read_row_groups(groups, columns=self.wanted, use_threads=True))
+            table = (self.parquet.read_row_group(groups[0], columns=columns, use_threads=True) if len(groups) == 1
+                     else self.parquet.read_row_groups(groups, columns=columns, use_threads=True))
         except (pa.ArrowException, OSError) as error:
             shown = groups[0] if len(groups) == 1 else f"{groups[0]}-{groups[-1]}"
             raise ExecutionError(
@@ -165,12 +198,13 @@ class _OpenedParquet:
         return normalise(table)
 
 
-def parquet_partitions(files: Sequence) -> list[tuple[int, int]]:
+def parquet_partitions(files: Sequence, statistics: bool = False) -> list[tuple[int, int]]:
     """Every ``(file index, row group index)`` pair, in file then row-group order.
 
     The reference counts parquet partitions as row groups: this list's length is
     ``get_partition_count()`` and ``select_partitions([i, ...])`` picks its items. Only the file
-    footers are read. 0-byte files have no partitions.
+    footers are read (``statistics``: ready for :func:`prune_row_groups` too). 0-byte files have
+    no partitions.
 
     Example:
         >>> import os, tempfile
@@ -184,7 +218,7 @@ def parquet_partitions(files: Sequence) -> list[tuple[int, int]]:
     """
 
     def count(file) -> int:
-        metadata = footer(file)
+        metadata = footer(file, statistics)
         return 0 if metadata is None else metadata.num_row_groups
 
     if len(files) > 1 and not all(_is_local(file) for file in files):
@@ -214,25 +248,18 @@ def prune_row_groups(files: list, selected: list, filters: list) -> list:
         >>> prune_row_groups(files, [(0, 0), (0, 1)], [parse("n >= 1450")])   # doctest: +SKIP
         [(0, 1)]
     """
-    import pyarrow.dataset as ds
-
     from ..expressions import compile_filter
 
     by_file: dict = {}
     for file_index, group in selected:
         by_file.setdefault(file_index, []).append(group)
     surviving = set()
-    parquet_format = ds.ParquetFileFormat()
     compiled: dict = {}   # physical schema → the filters compiled for it (files mostly share one)
     for file_index, groups in by_file.items():
         file = files[file_index]
         try:
-            # The footer already read (counting row groups read it), as a metadata-only parquet
-            # file in memory: pyarrow's statistics logic decides, and no store is asked again
-            # (so HTTP, which has no Arrow filesystem, is pruned too).
-            sink = pa.BufferOutputStream()
-            footer(file).write_metadata_file(sink)   # (an empty file has no row groups to prune)
-            fragment = parquet_format.make_fragment(pa.BufferReader(sink.getvalue()))
+            # The footer already read (counting row groups read it): pyarrow's statistics logic decides.
+            fragment = statistics_fragment(file)
             physical = fragment.physical_schema
             expression = compiled.get(physical)
             if expression is None:
@@ -255,8 +282,8 @@ class ParquetFormat(Format):
     def read_files(self, files, step, columns=None, **options):
         return read_parquet(files, step, columns, **options)
 
-    def partitions(self, files, step):
-        return parquet_partitions(files)
+    def partitions(self, files, step, filters=None):
+        return parquet_partitions(files, statistics=bool(filters))
 
     def prune(self, files, selected, filters):
         return prune_row_groups(files, selected, filters)
@@ -269,12 +296,13 @@ class ParquetFormat(Format):
             source.close()
         return None if metadata.num_row_groups == 1 else [metadata.row_group(part).num_rows for part in parts]
 
-    def read(self, files, step, columns=None, parts=None, context=None):
+    def read(self, files, step, columns=None, parts=None, context=None, row_filters=None):
         # Row groups are read independently: the context (the bigger read) changes nothing.
+        options = {"row_filters": row_filters} if row_filters else {}
         if parts is None:
-            return self.read_files(files, step, columns)
+            return self.read_files(files, step, columns, **options)
         # A file mapped to no row groups (all pruned) still gives its columns (policy P7).
-        return self.read_files(files, step, columns, row_groups=parts)
+        return self.read_files(files, step, columns, row_groups=parts, **options)
 
 
 FORMAT = ParquetFormat()

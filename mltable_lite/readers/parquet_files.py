@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from ..errors import NOT_FOUND_CODE, NOT_FOUND_MESSAGE, ExecutionError, UserErrorException
 
-__all__ = ["open_source", "parquet_file", "footer", "is_empty"]
+__all__ = ["open_source", "parquet_file", "footer", "statistics_fragment", "is_empty"]
 
 _MAGIC = b"PAR1"
 
@@ -62,9 +62,11 @@ def parquet_file(file, source) -> pq.ParquetFile:
     return opened
 
 
-def footer(file) -> pq.FileMetaData | None:
+def footer(file, statistics: bool = False) -> pq.FileMetaData | None:
     """``file``'s parquet footer, read at most once per listing (see :func:`parquet_file`);
-    None for an empty file (no rows, no columns).
+    None for an empty file (no rows, no columns). ``statistics``: its row groups' statistics will
+    be asked too (:func:`statistics_fragment`): a local file's footer is then read as a dataset
+    fragment, which answers both, so it is parsed once.
 
     Example:
         >>> footer(file).num_row_groups      # doctest: +SKIP
@@ -73,6 +75,8 @@ def footer(file) -> pq.FileMetaData | None:
     if file.size == 0:
         return None
     metadata = file.memo.get(_FOOTER)
+    if metadata is None and statistics and file.size > 0 and not file.store.remote:
+        metadata = _fragment_footer(file)
     if metadata is None:
         source = open_source(file)
         try:
@@ -81,6 +85,40 @@ def footer(file) -> pq.FileMetaData | None:
             metadata = parquet_file(file, source).metadata
         finally:
             source.close()
+    return metadata
+
+
+def statistics_fragment(file):
+    """``file`` as a ``pyarrow.dataset`` parquet fragment holding its footer, whose
+    ``split_by_row_group(filter=...)`` decides by statistics. Made from the footer already read
+    (no store is asked again: HTTP, which has no Arrow filesystem, is pruned too).
+
+    Example:
+        >>> [part.row_groups[0].id for part in statistics_fragment(file).split_by_row_group(filter=expr)]   # doctest: +SKIP
+        [1]
+    """
+    fragment = file.memo.get(_FRAGMENT)
+    if fragment is None:
+        import pyarrow.dataset as ds
+
+        sink = pa.BufferOutputStream()
+        footer(file).write_metadata_file(sink)   # (an empty file has no row groups to ask about)
+        fragment = file.memo[_FRAGMENT] = ds.ParquetFileFormat().make_fragment(pa.BufferReader(sink.getvalue()))
+    return fragment
+
+
+def _fragment_footer(file) -> pq.FileMetaData | None:
+    """A local file's footer read by a dataset fragment (kept for :func:`statistics_fragment`);
+    None when that fails: the plain read then reports why."""
+    import pyarrow.dataset as ds
+
+    try:
+        fragment = ds.ParquetFileFormat().make_fragment(file.path, filesystem=file.store.arrow_filesystem)
+        fragment.ensure_complete_metadata()
+        metadata = fragment.metadata
+    except Exception:  # noqa: BLE001 - the plain read raises the clear error
+        return None
+    file.memo[_FOOTER], file.memo[_FRAGMENT] = metadata, fragment
     return metadata
 
 
@@ -93,6 +131,7 @@ def is_empty(source) -> bool:
 
 
 _FOOTER = "parquet footer"
+_FRAGMENT = "parquet statistics fragment"
 
 
 def _invalid_parquet(file, source, error: Exception) -> Exception:
