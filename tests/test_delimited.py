@@ -358,7 +358,7 @@ def test_files_after_the_sample_read_as_if_every_row_had_been_parsed_first(tmp_p
     assert any(header_only) == (header != "no_header")   # the shortcut was taken where it applies
     monkeypatch.undo()
     full_prepare = delimited._Reader.prepare
-    monkeypatch.setattr(delimited._Reader, "prepare", lambda self, file, header_only=True: full_prepare(self, file, False))
+    monkeypatch.setattr(delimited._Reader, "prepare", lambda self, file, header_only=True, whole=None: full_prepare(self, file, False, whole))
     full = outcome()
     for later, got, expected in zip(_LATER_FILES, quick, full):
         if isinstance(expected, str):
@@ -371,7 +371,7 @@ def test_files_parsed_ahead_give_what_reading_one_after_another_gives(tmp_path, 
     # After the sample, small files are parsed on threads before their turn. A file parsed with
     # types that an earlier one then widened (int -> float, int -> text) is read again, and an
     # error found ahead is raised only in its turn.
-    from mltable_lite.readers import delimited
+    from mltable_lite.readers import _csv_ahead
 
     write(tmp_path, "000.csv", "id,score,flag\n" + "".join(f"{i},{i},true\n" for i in range(250)))
     for number in range(1, 41):
@@ -384,7 +384,7 @@ def test_files_parsed_ahead_give_what_reading_one_after_another_gives(tmp_path, 
     write(tmp_path, "041.csv", 'id,score,flag\n1,"two\nlines",true\n')   # P15 error, in its turn
 
     def read_all(ahead):
-        monkeypatch.setattr(delimited, "_AHEAD", ahead)
+        monkeypatch.setattr(_csv_ahead, "AHEAD", ahead)
         tbl = mltable.from_delimited_files([{"folder": str(tmp_path)}])
         with pytest.raises(UserErrorException) as error:
             tbl.to_pandas_dataframe()

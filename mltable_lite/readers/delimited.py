@@ -48,6 +48,7 @@ from ..inference import (FALSE_TOKENS, STRING, TRUE_TOKENS, ZONE_PATTERN, Column
                          infer_column)
 from ..plan import InferOptions, ReadDelimited
 from . import _csv_pieces
+from ._csv_ahead import Ahead, has_line_break, inexact_floats, read_ahead
 from ._text import CODECS, check_utf8, iter_records, quoted_newline_error, to_utf8
 from .format import TextFormat
 
@@ -164,61 +165,12 @@ def read_delimited(files, step: ReadDelimited, columns=None, only: frozenset | N
             for pending_index, item in pending:
                 for table in reader.read(item):
                     yield pending_index, table
-            yield from _read_ahead(reader, numbered, spans)
+            yield from read_ahead(reader, numbered, spans, HEAD_SIZE)
             return
     reader.fix_types()
     for pending_index, item in pending:
         for table in reader.read(item):
             yield pending_index, table
-
-
-# Files prepared ahead of the one being yielded once the types are fixed (small files only parse).
-_AHEAD = 16
-
-
-def _read_ahead(reader: _Reader, numbered, spans: dict | None = None) -> Iterator[tuple[int, pa.Table]]:
-    """The files after the inference sample, in order, with pyarrow parsing the small ones on two
-    threads while this one prepares the next and finishes the last (``read_csv`` frees the GIL).
-
-    Every decision stays here, in file order: a parse done ahead is used only if the column
-    types it was given are still the ones the file would be read with (an earlier file may have
-    widened one), and an error found ahead is raised only when its file's turn comes, so
-    ``take(n)`` never fails on a file it did not need.
-    """
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
-
-    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mltable_lite-csv")
-    window: deque = deque()
-    try:
-        for index, file in numbered:
-            try:
-                prepared = reader.prepare(file)
-            except Exception as error:  # noqa: BLE001 - raised in its turn, below
-                window.append((index, error, None))
-                continue
-            if prepared is not None and spans and file.path in spans:
-                prepared.spans = spans[file.path]
-            if prepared is not None:
-                window.append((index, prepared, reader.parse_ahead(prepared, pool)))
-            while len(window) > _AHEAD or (window and _ready(window[0][2])):
-                yield from _read_first(reader, window)
-        while window:
-            yield from _read_first(reader, window)
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _ready(ahead: _Ahead | None) -> bool:
-    return ahead is None or ahead.parse.done()
-
-
-def _read_first(reader: _Reader, window) -> Iterator[tuple[int, pa.Table]]:
-    index, prepared, ahead = window.popleft()
-    if isinstance(prepared, Exception):
-        raise prepared
-    for table in reader.read(prepared, ahead):
-        yield index, table
 
 
 @dataclass
@@ -234,15 +186,6 @@ class _Prepared:
     display: str
     file: object = None    # the FileRef, reopened to stream it
     spans: list | None = None   # byte spans to parse instead of the whole file (read_delimited)
-
-
-@dataclass(frozen=True)
-class _Ahead:
-    """A ``read_csv`` started early (:meth:`_Reader.parse_ahead`), with the types it was given."""
-
-    read_types: dict
-    bool_tokens: frozenset
-    parse: object          # concurrent.futures.Future of the pa.Table
 
 
 class _Reader:
@@ -274,14 +217,17 @@ class _Reader:
 
     # --- one file ------------------------------------------------------------------------------
 
-    def prepare(self, file, header_only: bool = True) -> _Prepared | None:
+    def prepare(self, file, header_only: bool = True, whole: bytes | None = None) -> _Prepared | None:
         """Decode ``file`` and parse its header and first rows; ``None`` for an empty file.
 
         A file that can be streamed is read only as far as its header and sample rows need.
         Once the column types are fixed, the rows of a small file are not needed up front
         (``header_only``): only its header is parsed here, ``rows`` is ``None``, and :meth:`read`
-        prepares it fully only if pyarrow cannot read it as it is.
+        prepares it fully only if pyarrow cannot read it as it is. ``whole``: the file's bytes,
+        already read (a small file read ahead).
         """
+        if whole is not None:
+            return self._prepared(file, whole, True, None, header_only)
         # pyarrow reads UTF-8 (skipping a byte-order mark) and splits on one byte; other
         # encodings are transcoded and longer delimiters substituted, which needs the whole file.
         streamable = CODECS.get(self.encoding, "utf-8") == "utf-8" and len(self.delimiter.encode("utf-8")) == 1
@@ -290,15 +236,20 @@ class _Reader:
                 raw, complete = _csv_pieces.read_upto(handle, HEAD_SIZE)
             else:
                 raw, complete = handle.read(), True
-            while True:
-                data = to_utf8(raw, self.encoding, file.display)
-                data, delimiter, substitute = self._single_byte_delimiter(data)
-                header_only = header_only and complete and self.fixed and self.mode != "no_header"
-                head = self._head_records(data, complete, delimiter, file.display, 1 if header_only else None)
-                if head is not None:
-                    break
-                more, complete = _csv_pieces.read_upto(handle, 3 * len(raw))
-                raw += more
+            return self._prepared(file, raw, complete, handle, header_only)
+
+    def _prepared(self, file, raw: bytes, complete: bool, handle, header_only: bool) -> _Prepared | None:
+        """:meth:`prepare` from the first bytes of the file, ``raw`` (all of it when ``complete``;
+        else more is read from ``handle`` as needed)."""
+        while True:
+            data = to_utf8(raw, self.encoding, file.display)
+            data, delimiter, substitute = self._single_byte_delimiter(data)
+            header_only = header_only and complete and self.fixed and self.mode != "no_header"
+            head = self._head_records(data, complete, delimiter, file.display, 1 if header_only else None)
+            if head is not None:
+                break
+            more, complete = _csv_pieces.read_upto(handle, 3 * len(raw))
+            raw += more
         if not raw:
             return None
         if complete and not data[:4096].strip() and not data.strip():
@@ -332,6 +283,52 @@ class _Reader:
         return _Prepared(data if complete else None, delimiter, restore, names, has_header, rows, file.display,
                          file)
 
+    # --- small files parsed many at once (._csv_ahead) ------------------------------------------
+
+    def batches_files(self) -> bool:
+        """Whether small files may be parsed many at once: their bytes are what pyarrow parses
+        (UTF-8, a one-byte delimiter) and a header line tells their names."""
+        return (CODECS.get(self.encoding, "utf-8") == "utf-8" and len(self.delimiter.encode("utf-8")) == 1
+                and self.mode != "no_header")
+
+    def prepared_like(self, names: list, file, data: bytes) -> _Prepared:
+        """``file`` (UTF-8 ``data`` without a byte-order mark) as :meth:`prepare` prepares it,
+        without parsing it: its header line is one that gave ``names`` to a file prepared before."""
+        self.files_seen += 1
+        return _Prepared(data, self.delimiter, None, names, True, None, file.display, file)
+
+    def batch_options(self, names: list) -> dict:
+        """``read_csv``'s options for the joined bodies (no header lines) of files with ``names``,
+        and under ``read_types`` the type each column is read as."""
+        internal, read_types, wanted = self._read_plan(names)
+        return {**self._csv_options(self.delimiter, internal, False, read_types, names, wanted),
+                "read_types": read_types}
+
+    def finish_batch(self, names: list, ahead: Ahead, rows: int) -> pa.Table | None:
+        """The joined parse of a batch of files with ``names`` (:mod:`._csv_ahead`), finished as
+        each file's read finishes it; None when its files are to be read one by one instead: the
+        parse failed, a float may have rounded an integer, a column widens (each file's read
+        decides where), or the types changed since it was started."""
+        internal, read_types, wanted = self._read_plan(names)
+        if ahead.read_types != read_types or ahead.bool_tokens != self.bool_tokens:
+            ahead.parse.cancel()
+            return None
+        try:
+            table = ahead.parse.result()
+        except pa.ArrowException:
+            return None
+        selected = [names[i] for i in wanted]
+        if table.num_rows != rows or inexact_floats(table, selected, read_types):
+            return None
+        types = dict(self.types)
+        try:
+            table = self._finish(table.rename_columns(selected), None)
+        except Exception:  # noqa: BLE001 - each file's read raises it, naming the file
+            table = None
+        if self.types != types:
+            table, self.types = None, types
+        return table
+
     def _with_rows(self, prepared: _Prepared) -> _Prepared:
         """A file prepared from its header only, prepared again with its sample rows, from the
         bytes already read."""
@@ -359,18 +356,18 @@ class _Reader:
             for name, values in self.sample.items():
                 self._infer(name, values)
 
-    def parse_ahead(self, prepared: _Prepared, pool) -> _Ahead | None:
+    def parse_ahead(self, prepared: _Prepared, pool) -> Ahead | None:
         """For a file prepared from its header only: ``read_csv`` of it started on ``pool`` with
         the types as they are now (:meth:`read` checks they still are)."""
         if prepared.rows is None and prepared.spans is None:
             internal, read_types, wanted = self._read_plan(prepared.names)
             options = self._csv_options(prepared.delimiter, internal, prepared.has_header, read_types,
                                         prepared.names, wanted)
-            return _Ahead(read_types, frozenset(self.bool_tokens),
+            return Ahead(read_types, frozenset(self.bool_tokens),
                           pool.submit(pacsv.read_csv, pa.py_buffer(prepared.data), **options))
         return None
 
-    def read(self, prepared: _Prepared, ahead: _Ahead | None = None) -> Iterator[pa.Table]:
+    def read(self, prepared: _Prepared, ahead: Ahead | None = None) -> Iterator[pa.Table]:
         """The file's tables: one for a file read whole, one per piece for a bigger file, one
         per span for a file read in spans."""
         if prepared.spans is not None:
@@ -535,9 +532,9 @@ class _Reader:
                         continue
                     table = table.rename_columns(selected)
                     # Only a quoted value can hold a line break (P15): look for them only then.
-                    if quoted and not multi_line and _has_line_break(table):
+                    if quoted and not multi_line and has_line_break(table):
                         raise _SlowPath()
-                    if _inexact_floats(table, selected, read_types):
+                    if inexact_floats(table, selected, read_types):
                         raise _SlowPath()
                     yielded = True
                     yield self._finish(table, None)
@@ -572,7 +569,7 @@ class _Reader:
                 if attempt == 2:
                     read_types = {name: ("string", None) for name in names}
                 continue
-            inexact = _inexact_floats(table, [names[i] for i in wanted], read_types)
+            inexact = inexact_floats(table, [names[i] for i in wanted], read_types)
             if not inexact:
                 break
             for name in inexact:  # converted from the text instead, which keeps such a value (P2)
@@ -582,7 +579,7 @@ class _Reader:
         selected = [names[i] for i in wanted]
         table = table.rename_columns(selected)
         if b'"' in data and any(pa.types.is_string(t.type) for t in table.columns):
-            if not self.step.support_multi_line and _has_line_break(table):
+            if not self.step.support_multi_line and has_line_break(table):
                 raise _SlowPath()  # the exact tokenizer reports the line (P15)
         return self._finish(table, restore)
 
@@ -694,33 +691,6 @@ def _unique(items: list) -> list:
         if not any(item is seen or (isinstance(item, str) and item == seen) for seen in result):
             result.append(item)
     return result
-
-
-def _inexact_floats(table: pa.Table, names: list, read_types: dict) -> list:
-    """The columns pyarrow parsed as floats that hold a finite value of ±2**53 or more, where its
-    parse may have rounded an integer (``9007199254740993``): their text decides (P2)."""
-    found = []
-    for name, column in zip(names, table.columns):
-        if read_types[name][0] != "float" or not len(column):
-            continue
-        low, high = pc.min_max(column).values()
-        # 2**53 itself is where 2**53 + 1 rounds to, so it counts as suspect too.
-        if low.as_py() is None or (-_FLOAT_EXACT < low.as_py() and high.as_py() < _FLOAT_EXACT):
-            continue
-        finite = pc.if_else(pc.is_finite(column), pc.abs(column), 0.0)
-        if pc.max(finite).as_py() >= _FLOAT_EXACT:
-            found.append(name)
-    return found
-
-
-_FLOAT_EXACT = float(1 << 53)
-
-
-def _has_line_break(table: pa.Table) -> bool:
-    for column in table.columns:
-        if pa.types.is_string(column.type) and pc.any(pc.match_substring_regex(column, "[\r\n]")).as_py():
-            return True
-    return False
 
 
 def _header_names(fields) -> list[str]:
