@@ -91,7 +91,7 @@ def from_delimited_files(paths: PathList, header: Union[str, MLTableHeaders] = "
         0     1000   Contoso  14.72
         1     1001  Fabrikam  18.62
     """
-    from .readers.delimited import validate_delimiter, validate_encoding, validate_header
+    from .readers.delimited_options import validate_delimiter, validate_encoding, validate_header
 
     step = ReadDelimited(
         delimiter=validate_delimiter(delimiter),
@@ -166,7 +166,7 @@ def from_json_lines_files(paths: PathList, invalid_lines: str = "error",
     Example:
         >>> tbl = mltable.from_json_lines_files([{"file": "events.jsonl"}], invalid_lines="drop")
     """
-    from .readers.delimited import validate_encoding
+    from .readers.delimited_options import validate_encoding
 
     if invalid_lines not in ("error", "drop"):
         raise UserErrorException("Invalid value for invalid_lines, the supported values are ['error', 'drop']")

@@ -257,7 +257,7 @@ def _reader_from_yaml(name: str, arguments: Any, where: str, source: str):
                                     f"allowed: {sorted(_KEYS[name])}")
     values = dict(arguments)
     if "encoding" in values:
-        from .readers.delimited import validate_encoding
+        from .readers.delimited_options import validate_encoding
 
         try:
             values["encoding"] = validate_encoding(values["encoding"])

@@ -11,7 +11,8 @@ import pytest
 import mltable_lite as mltable
 from mltable_lite import MLTableFileEncoding, MLTableHeaders, UserErrorException
 from mltable_lite.plan import PathSpec, ReadDelimited
-from mltable_lite.readers.delimited import read_delimited, validate_delimiter, validate_encoding, validate_header
+from mltable_lite.readers.delimited import read_delimited
+from mltable_lite.readers.delimited_options import validate_delimiter, validate_encoding, validate_header
 from mltable_lite.storage import expand_paths
 
 

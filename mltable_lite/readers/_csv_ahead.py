@@ -98,9 +98,11 @@ def read_ahead(reader, numbered, spans: dict | None, head_size: int) -> Iterator
 
     try:
         for index, file, whole in _preread(numbered, pool, spans, head_size):
-            prepared = _known(reader, known, file, whole) if batching and whole is not None else None
+            prepared = _known(reader, known, file, whole) if batching and isinstance(whole, bytes) else None
             if prepared is None:
                 try:
+                    if isinstance(whole, Exception):
+                        raise whole
                     prepared = reader.prepare(file, whole=whole)
                 except Exception as error:  # noqa: BLE001 - raised in its turn, below
                     close()
@@ -134,10 +136,10 @@ def read_ahead(reader, numbered, spans: dict | None, head_size: int) -> Iterator
 
 
 def _preread(numbered, pool: ThreadPoolExecutor, spans: dict | None, head_size: int):
-    """``(index, file, its bytes or None)`` in order: the bytes of a file smaller than
-    ``head_size`` (not read in spans) read on ``pool``, :data:`PREREAD` files ahead. A file that
-    could not be read that way gives None: it is opened again in its turn, where an error is
-    raised as it is without reading ahead."""
+    """``(index, file, its bytes, None or the error reading it raised)`` in order: the bytes of a
+    file smaller than ``head_size`` (not read in spans) read on ``pool``, :data:`PREREAD` files
+    ahead; None for other files, and for one grown past ``head_size`` since it was listed (they are
+    opened in their turn)."""
     pending: deque = deque()
     for index, file in numbered:
         small = 0 <= file.size < head_size and not (spans and file.path in spans)
@@ -157,8 +159,8 @@ def _read_small(file, head_size: int) -> bytes | None:
 def _result(index: int, file, future: Future | None):
     try:
         return index, file, None if future is None else future.result()
-    except Exception:  # noqa: BLE001 - opened again in its turn, which raises it there
-        return index, file, None
+    except Exception as error:  # noqa: BLE001 - raised in the file's turn (retries are the store's)
+        return index, file, error
 
 
 def _known(reader, known: dict, file, raw: bytes):

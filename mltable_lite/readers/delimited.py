@@ -42,7 +42,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from ..enums import MLTableFileEncoding, MLTableHeaders
 from ..errors import UserErrorException
 from ..inference import (FALSE_TOKENS, STRING, TRUE_TOKENS, ZONE_PATTERN, ColumnType, convert_widening,
                          infer_column)
@@ -50,84 +49,19 @@ from ..plan import InferOptions, ReadDelimited
 from . import _csv_pieces
 from ._csv_ahead import Ahead, has_line_break, inexact_floats, read_ahead
 from ._text import CODECS, check_utf8, iter_records, quoted_newline_error, to_utf8
+from .delimited_options import validate_delimiter, validate_encoding, validate_header
 from .format import TextFormat
 
 # Bytes read first from each file for its header and inference sample (grown while too short).
 # A file that fits is read whole, as one table.
 HEAD_SIZE = 1 << 16
 
-HEADER_MODES = ("no_header", "from_first_file", "all_files_different_headers", "all_files_same_headers")
 DEFAULT_SAMPLE_SIZE = 200
-
-_ENCODINGS = {"utf8": "utf8", "utf-8": "utf8", "utf-8 bom": "utf8", "utf8 bom": "utf8", "iso88591": "iso88591",
-              "iso-8859-1": "iso88591", "latin1": "latin1", "latin-1": "latin1", "ascii": "ascii",
-              "windows1252": "windows1252", "windows-1252": "windows1252",
-              # Rejected by the reference although its own message lists them (policy P12).
-              "utf16": "utf16", "utf-16": "utf16", "utf32": "utf32", "utf-32": "utf32",
-              # utf8 already strips a BOM, so the BOM variant reads the same and is saved as utf8.
-              "utf8bom": "utf8"}
-
-# The reference's message, word for word (users match on it).
-_ENCODING_MESSAGE = """Given invalid encoding '{}', supported encodings are:
-                                 - utf8 as "utf8", "utf-8", "utf-8 bom"
-                                 - iso88591 as "iso88591" or "iso-8859-1"
-                                 - latin1 as "latin1" or "latin-1"
-                                 - utf16 as "utf16" or "utf-16"
-                                 - windows1252 as "windows1252" or "windows-1252\""""
 
 _SUBSTITUTES = (b"\x1f", b"\x1e", b"\x1d", b"\x1c", b"\x1b", b"\x1a", b"\x19", b"\x18")
 _COLUMN_ERROR = re.compile(r"In CSV column #(\d+)")
 _ZONE = re.compile(ZONE_PATTERN)
 _TRUE, _FALSE = frozenset(TRUE_TOKENS), frozenset(FALSE_TOKENS)
-
-
-def validate_header(header) -> str:
-    """The normalised header mode, or the reference's error.
-
-    Example:
-        >>> validate_header("NO_HEADER")
-        'no_header'
-    """
-    if isinstance(header, MLTableHeaders):
-        return header.name
-    if not isinstance(header, str):
-        raise UserErrorException("The header should be a string or an MLTableHeader enum")
-    if header.lower() not in HEADER_MODES:
-        raise UserErrorException(
-            f"Given invalid header {header}, supported headers are: 'no_header', 'from_first_file', "
-            "'all_files_different_headers', and 'all_files_same_headers'.")
-    return header.lower()
-
-
-def validate_encoding(encoding) -> str:
-    """The normalised encoding name (an ``MLTableFileEncoding`` member name), or the reference's error.
-
-    Example:
-        >>> validate_encoding("iso-8859-1"), validate_encoding("utf-16")
-        ('iso88591', 'utf16')
-    """
-    if isinstance(encoding, MLTableFileEncoding):
-        return _ENCODINGS[encoding.name]
-    if not isinstance(encoding, str):
-        raise UserErrorException("The encoding should be a string or an MLTableFileEncoding enum")
-    normalised = _ENCODINGS.get(encoding) or _ENCODINGS.get(encoding.lower())
-    if normalised is None:
-        raise UserErrorException(_ENCODING_MESSAGE.format(encoding))
-    return normalised
-
-
-def validate_delimiter(delimiter) -> str:
-    """The delimiter, if usable. Multi-character delimiters are supported whole (policy P14).
-
-    Example:
-        >>> validate_delimiter("::")
-        '::'
-    """
-    if not isinstance(delimiter, str) or not delimiter:
-        raise UserErrorException("`delimiter` must be a non-empty string, for example ',' or '\\t'.")
-    if any(char in delimiter for char in '"\r\n'):
-        raise UserErrorException(f"`delimiter` {delimiter!r} cannot contain quotes or line breaks.")
-    return delimiter
 
 
 def read_delimited(files, step: ReadDelimited, columns=None, only: frozenset | None = None,

@@ -60,7 +60,7 @@ from ..mixed_columns import (MIXED_METADATA, harmonize_json_tables, is_mixed, js
 from ._text import CODECS, check_utf8, decode_error, line_pieces, to_utf8
 from . import json_guards
 from .arrow_types import holds_struct, map_arrow_type, nulls_under_null_objects
-from .delimited import validate_encoding
+from .delimited_options import validate_encoding
 from .format import TextFormat
 
 __all__ = [

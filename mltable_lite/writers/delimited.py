@@ -34,7 +34,7 @@ class DelimitedFormat:
     (any the reader takes)."""
 
     def __init__(self, delimiter: str = ",", header: bool = True, encoding: str = "utf8"):
-        from ..readers.delimited import validate_delimiter, validate_encoding
+        from ..readers.delimited_options import validate_delimiter, validate_encoding
 
         delimiter = validate_delimiter(delimiter)
         if len(delimiter) != 1:
