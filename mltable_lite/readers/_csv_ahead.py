@@ -50,8 +50,9 @@ from ._text import UTF8_BOM
 AHEAD = 16
 # Small files whose bytes are read on the pool ahead of their turn.
 PREREAD = 64
-# A batch is parsed once its files hold this many bytes (the first ones sooner, so that the first
-# rows come quickly: ``take(20)`` reads a few files, not a batch).
+# A batch is parsed once its files hold this many bytes; the first at FIRST_BATCH_BYTES, each next
+# one four times bigger, so that the first rows come quickly (``take(n)`` reads a few files more
+# than it needs, not a whole batch).
 BATCH_BYTES = 1 << 20
 FIRST_BATCH_BYTES = 1 << 15
 _WORKERS = 2
@@ -94,7 +95,7 @@ def read_ahead(reader, numbered, spans: dict | None, head_size: int) -> Iterator
         if batch is not None:
             batch.ahead = _parse_batch(reader, batch, pool)
             window.append(batch)
-            batch, limit = None, BATCH_BYTES
+            batch, limit = None, min(BATCH_BYTES, 4 * limit)
 
     try:
         for index, file, whole in _preread(numbered, pool, spans, head_size):
