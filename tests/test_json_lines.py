@@ -369,15 +369,15 @@ def test_later_pieces_carry_the_dates(tmp_path, monkeypatch, mltable):
 
 
 def test_dates_named_as_strings_read_once_only_when_that_is_exact():
-    from mltable_lite.readers.json_lines import _read_fast, _read_with_date_columns, _record_count
+    from mltable_lite.readers.json_fast import _read_with_date_columns, read_fast, record_count
     import pyarrow.json as pj
 
     def read(data):
-        return _read_with_date_columns(data, pj.ReadOptions(), _record_count(data), ("ts",))
+        return _read_with_date_columns(data, pj.ReadOptions(), record_count(data), ("ts",))
 
     same = b'{"id": 1, "ts": "2024-01-01", "o": {"k": 1}}\n{"ts": "2024-01-02", "id": 2}\n'
-    assert read(same).to_pylist() == _read_fast(same).to_pylist()
-    assert read(same).schema == _read_fast(same).schema
+    assert read(same).to_pylist() == read_fast(same).to_pylist()
+    assert read(same).schema == read_fast(same).schema
     for data in [b'{"id": 1, "ts": 5}\n',                            # not a string
                  b'{"id": 1}\n{"ts": "2024-01-01"}\n',               # not in the first record
                  b'{"id": 1, "ts": null}\n{"ts": "2024-01-01"}\n',   # null in the first record
@@ -400,10 +400,10 @@ def test_dates_named_as_strings_read_once_only_when_that_is_exact():
     (b'\t', None),
 ])
 def test_record_count_finds_blank_lines_anywhere(data, count):
-    from mltable_lite.readers.json_lines import _record_count
+    from mltable_lite.readers.json_fast import record_count
 
-    assert _record_count(data) == count
-    assert _record_count(bytearray(data)) == count
+    assert record_count(data) == count
+    assert record_count(bytearray(data)) == count
 
 
 def test_validate_invalid_lines():

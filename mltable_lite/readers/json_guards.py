@@ -44,6 +44,7 @@ def may_nest_too_deep(data: bytes, longest_line: int) -> bool:
     """
     if longest_line <= _PYARROW_SAFE_DEPTH:
         return False
+    data = bytes(data)   # a view (of a memory-mapped file) has no find or count
     start = 0
     while start < len(data):
         end = data.find(b"\n", start)
@@ -132,6 +133,7 @@ def has_null_line(data: bytes, blank_after_break: bool) -> bool:
     """Whether a line of ``data`` is the JSON ``null`` (PyArrow reads it as a row of nulls; the
     reference treats it as a line that is not an object). Lines that start with blanks are
     searched for with a regex only when there are some (``blank_after_break``)."""
+    data = bytes(data)   # a view (of a memory-mapped file) has no find
     if blank_after_break or data[:1].isspace():
         return re.search(rb"(?m)^[ \t\r\x0b\x0c]*null[ \t\r\x0b\x0c]*$", data) is not None
     position = -1   # the line break before the candidate line (-1: the start of data)

@@ -10,23 +10,22 @@ or under a null object) comes back as floats (``{'x': 1.0}``, ``{'x': None}``).
 
 Two paths, one result:
 
-* **fast**: ``pyarrow.json.read_json`` on the whole (UTF-8) file or piece, taken only when PyArrow
-  accepts every line, the row count equals the number of non-empty lines and no line is
-  whitespace-only. PyArrow parses ISO dates into timestamps, so a file holding any is read a
-  second time with those fields forced to strings. Later pieces and files name those columns as
-  strings up front and are read once (:class:`_DateColumns`), falling back to the two reads
-  whenever that single read could differ from them.
+* **fast**: ``pyarrow.json.read_json`` on a piece of whole lines (:mod:`.json_fast`), taken
+  only when PyArrow accepts every line, the row count equals the number of non-empty lines and
+  no line is whitespace-only. PyArrow parses ISO dates into timestamps; they stay strings (read
+  once as strings when the columns are known from earlier pieces, else read again).
 * **exact**: ``json.loads`` per line, used whenever the fast path declines: mixed types, invalid
   lines (``invalid_lines='error'`` raises naming the file, the 1-based line and its start;
   ``'drop'`` skips them), whitespace-only lines (invalid, as in the reference), a line that is
   not a JSON object (``Not a JSON object``). Empty lines are skipped and CRLF is fine in both.
 
-Early stop: a UTF-8 file is read in pieces of whole lines, a small one
-(:data:`FIRST_PIECE_SIZE`) then big ones (:data:`PIECE_SIZE`), each parsed on its own (by either
-path) and yielded as one table, so ``take(20)`` reads only the first small piece while big pieces
-keep PyArrow's parallel parser busy. Pieces differ in types the way files do (ints in one, floats or
-strings in a later one); the executor reconciles them as it does for several files. Other
-encodings are decoded whole.
+Pieces: every file is cut into pieces of whole lines, a small one (:data:`FIRST_PIECE_SIZE`)
+then bigger ones (:data:`PIECE_SIZE`), each parsed on its own (by either path) and yielded as one
+table, so ``take(20)`` reads only the first small piece. The pieces after it, of this file and
+the next ones, are parsed several at once, each on one core (:func:`_read_files`); line numbers,
+the exact path and errors follow file order. Local files are memory-mapped, files in other
+encodings decoded whole first. Pieces differ in types the way files do (ints in one, floats or
+strings in a later one); the executor reconciles them as it does for several files.
 
 Mixed columns (policy P11; the reference nulls every value whose type differs from the first)
 keep the original values, carried as marked JSON text (:mod:`mltable_lite.mixed_columns`, whose
@@ -48,20 +47,22 @@ Example:
 from __future__ import annotations
 
 import json
-import re
-from typing import Iterator, NamedTuple, Sequence
+import mmap
+from typing import Iterator, Sequence
 
 import pyarrow as pa
 
-from ..concurrency import ordered_map
+from ..concurrency import LOOKAHEAD, ordered_map
 from ..errors import NOT_FOUND_CODE, NOT_FOUND_MESSAGE, UserErrorException
 from ..mixed_columns import (MIXED_METADATA, harmonize_json_tables, is_mixed, json_text, mixed_columns, mixed_field,
                              restore_mixed, to_mixed)
-from ._text import CODECS, check_utf8, decode_error, line_pieces, to_utf8
+from ._csv_pieces import memory_map
+from ._text import CODECS, UTF8_BOM, check_utf8, decode_error, line_pieces, to_utf8
 from . import json_guards
-from .arrow_types import holds_struct, map_arrow_type, nulls_under_null_objects
+from .arrow_types import holds_struct, nulls_under_null_objects
 from .delimited_options import validate_encoding
 from .format import TextFormat
+from .json_fast import DateColumns, read_fast, scan_lines
 
 __all__ = [
     "read_json_lines", "validate_invalid_lines", "restore_mixed", "harmonize_json_tables",
@@ -70,25 +71,13 @@ __all__ = [
 
 INVALID_LINES_VALUES = ["error", "drop"]
 
-# A line made only of blanks between two newlines: an empty line (skipped) or a whitespace-only
-# one (invalid). Searching for it is ~10x cheaper than classifying every line.
-_BLANK_LINE = re.compile(rb"\n[ \t\x0b\x0c\r]*\n")
-_LEADING_BLANK_LINE = re.compile(rb"[ \t\x0b\x0c\r]*(?:\n|\Z)")
-_BLANKS = b" \t\x0b\x0c\r"
-_NEWLINE = ord("\n")
-_N = ord("n")
-# Byte → whether it is blank or a line break, as a lookup table for numpy (imported on use).
-_BLANK_OR_BREAK = bytes(byte in _BLANKS + b"\n" for byte in range(256))
-_EACH_BLANK_LINE = re.compile(rb"^[ \t\x0b\x0c\r]*$", re.M)
 _QUOTE_LENGTH = 80
 
-# Piece sizes for UTF-8 files: a small first one for cheap first rows, then big ones so that
-# PyArrow parses several blocks of each in parallel.
+# Piece sizes: a small first one for cheap first rows (take), then bigger ones, several parsed
+# at once, each on one core: small enough that the last ones end together, big enough that the
+# work per piece (a first line decoded in Python, a table) stays negligible.
 FIRST_PIECE_SIZE = 1 << 16
-PIECE_SIZE = 16 << 20
-# A piece's first line is decoded in Python to place the date columns read as strings
-# (_read_with_date_columns); a longer one would cost more than the parse it spares.
-_FIRST_RECORD_LIMIT = 1 << 16
+PIECE_SIZE = 4 << 20
 
 
 def validate_invalid_lines(value) -> str:
@@ -124,42 +113,114 @@ def read_json_lines(files: Sequence, step, columns: Sequence[str] | None = None
     encoding = getattr(step, "encoding", "utf8")
     drop = getattr(step, "invalid_lines", "error") == "drop"
     wanted = None if columns is None else set(columns)
-    dates = _DateColumns()
-    for index, file in enumerate(files):
-        for table in _read_file(file, encoding, drop, dates):
-            if wanted is not None:
-                table = table.select([name for name in table.column_names if name in wanted])
-            yield index, table
+    for index, table in _read_files(files, encoding, drop):
+        if wanted is not None:
+            table = table.select([name for name in table.column_names if name in wanted])
+        yield index, table
 
 
-def _read_file(file, encoding, drop: bool, dates: _DateColumns | None = None) -> Iterator[pa.Table]:
-    """The tables of one file: one per piece of a UTF-8 file, one for other encodings.
+class _Piece:
+    """Whole lines of one file (``byte``: where they start, after any byte-order mark), or the
+    error met while reading them; :func:`_parse` fills in the rest.
 
-    ``dates`` carries the date columns found so far from piece to piece (and file to file).
-    After the first piece, two pieces are parsed at once on threads while this one reads and
-    scans the next: PyArrow's JSON reader keeps barely one core busy on its own. Each fast
-    parse gives the same table whatever ``dates`` holds (:func:`_read_with_date_columns`), so
-    pieces parsed side by side need no order; the exact path and its errors stay here, in order.
+    ``data`` is bytes-like: a view of a memory-mapped local file (``mapped``), of a file decoded
+    from another encoding, or bytes read from a remote one.
     """
-    name = _encoding_name(encoding)
-    is_utf8 = name.lower() in ("utf-8", "utf8") or CODECS.get(name) == "utf-8"
-    if is_utf8:
-        pieces: Iterator = _utf8_pieces(file)
-    else:
-        pieces = iter([(_to_utf8(_read_bytes(file), encoding, file), 1, 0, None)])
 
-    def parsed(piece):
-        return piece, _read_fast(piece[0], piece[3], dates)
+    __slots__ = ("index", "file", "data", "byte", "mapped", "checked", "error", "breaks", "table", "bad_byte")
 
+    def __init__(self, index: int, file, data=b"", byte: int = 0, mapped: mmap.mmap | None = None,
+                 checked: bool = False, error: Exception | None = None) -> None:
+        self.index, self.file, self.data, self.byte = index, file, data, byte
+        self.mapped = mapped   # the map ``data`` is a view of (after its byte-order mark, if any)
+        self.checked, self.error = checked, error
+        self.breaks = 0
+        self.table: pa.Table | None = None
+        self.bad_byte: int | None = None   # where the data stops being UTF-8
+
+
+def _read_files(files: Sequence, encoding, drop: bool) -> Iterator[tuple[int, pa.Table]]:
+    """``(file index, table)`` for each piece of each file holding records, in order.
+
+    The first piece is parsed alone, here: ``take(n)`` often needs no more. Then pieces of this
+    file and the next ones are parsed on :data:`~mltable_lite.concurrency.LOOKAHEAD` threads at
+    once (each with PyArrow's reader on one core, :func:`.json_fast.read_fast`), while this
+    thread reads ahead. Each fast parse gives the same table whatever ``dates`` holds (the date
+    columns learnt so far), so pieces parsed side by side need no order. Everything that depends
+    on order stays here: line numbers, the exact path, and every error (UTF-8, a file gone, an
+    invalid line), raised for the first piece that has one.
+    """
+    dates = DateColumns()
+
+    def parsed(piece: _Piece) -> _Piece:
+        if piece.error is None:
+            _parse(piece, dates)
+        return piece
+
+    pieces = _pieces(files, encoding)
     first = next(pieces, None)
     if first is None:
         return
-    # The first piece alone, on this thread: take(n) often needs no more.
-    for (data, line, byte, _), table in _chain_one(parsed(first), ordered_map(parsed, pieces, workers=2)):
+    workers = LOOKAHEAD
+    line = 1
+    for piece in _chain_one(parsed(first), ordered_map(parsed, pieces, workers=workers, ahead=workers + 1)):
+        if piece.error is not None:
+            raise piece.error
+        if piece.byte == 0:
+            line = 1
+        if piece.bad_byte is not None:
+            raise decode_error(bytes(piece.data), piece.bad_byte, "utf-8", piece.file.display, line, piece.byte)
+        table = piece.table
         if table is None:
-            table = _read_exact(data, file, drop, line, byte)
+            table = _read_exact(bytes(piece.data), piece.file, drop, line, piece.byte)
+        line += piece.breaks
+        _release(piece)
         if table is not None:
-            yield _with_nulls_under_null_objects(table)
+            yield piece.index, _with_nulls_under_null_objects(table)
+
+
+def _parse(piece: _Piece, dates: DateColumns) -> None:
+    """Fill in ``piece``'s line breaks, and its table when the fast path takes it (or where its
+    UTF-8 breaks): the part of the work that needs no order."""
+    data = piece.data
+    if not piece.checked and not _is_ascii(data):
+        # PyArrow's JSON reader does not validate UTF-8 inside strings.
+        try:
+            str(data, "utf-8")
+        except UnicodeDecodeError as error:
+            piece.bad_byte = error.start
+            return
+    scan = scan_lines(data)
+    piece.breaks = scan.breaks
+    piece.table = read_fast(data, scan, dates)
+
+
+def _is_ascii(data) -> bool:
+    if isinstance(data, (bytes, bytearray)):
+        return data.isascii()
+    import numpy as np
+
+    return not len(data) or int(np.frombuffer(data, np.uint8).max()) < 0x80
+
+
+def _release(piece: _Piece) -> None:
+    """Drop the pages of a memory-mapped piece from this process (they stay in the page cache,
+    and come back if read again): the map of a big file then holds no more memory than a piece."""
+    mapped = piece.mapped
+    if mapped is None or not hasattr(mapped, "madvise"):
+        return
+    begin = piece.byte + _bom_length(mapped)
+    start = -(-begin // mmap.PAGESIZE) * mmap.PAGESIZE   # whole pages of the piece only
+    stop = (begin + len(piece.data)) // mmap.PAGESIZE * mmap.PAGESIZE
+    if stop > start:
+        try:
+            mapped.madvise(mmap.MADV_DONTNEED, start, stop - start)
+        except (OSError, ValueError):
+            pass
+
+
+def _bom_length(data) -> int:
+    return len(UTF8_BOM) if data[:len(UTF8_BOM)] == UTF8_BOM else 0
 
 
 def _chain_one(first, rest: Iterator) -> Iterator:
@@ -167,19 +228,55 @@ def _chain_one(first, rest: Iterator) -> Iterator:
     yield from rest
 
 
-def _utf8_pieces(file) -> Iterator[tuple[bytes, int, int, LineScan]]:
-    """``(piece, its first line number, its first byte, its :func:`_scan_lines`)`` for a UTF-8
-    file: whole lines, validated, without the byte-order mark (byte offsets count from after it)."""
-    line, byte = 1, 0
+def _pieces(files: Sequence, encoding) -> Iterator[_Piece]:
+    """Every file's pieces, in order; after a piece carrying an error, none."""
+    name = _encoding_name(encoding)
+    is_utf8 = name.lower() in ("utf-8", "utf8") or CODECS.get(name) == "utf-8"
+    for index, file in enumerate(files):
+        try:
+            if is_utf8:
+                for byte, data, mapped in _utf8_pieces(file):
+                    yield _Piece(index, file, data, byte, mapped)
+            else:
+                data = _to_utf8(_read_bytes(file), encoding, file)
+                for byte, piece in _split_lines(data, FIRST_PIECE_SIZE, PIECE_SIZE):
+                    yield _Piece(index, file, piece, byte, checked=True)
+        except Exception as error:   # noqa: BLE001 - raised in order, after the pieces before it
+            yield _Piece(index, file, error=error)
+            return
+
+
+def _utf8_pieces(file) -> Iterator[tuple[int, object, mmap.mmap | None]]:
+    """``(first byte, piece, the map it is a view of)`` for a UTF-8 file, without the byte-order
+    mark (byte offsets count from after it). A local file is memory-mapped: no byte is copied
+    into Python, and its pages are dropped piece by piece (:func:`_release`)."""
     with _open(file) as handle:
-        for piece in line_pieces(handle, FIRST_PIECE_SIZE, PIECE_SIZE):
-            if not piece.isascii():
-                # PyArrow's JSON reader does not validate UTF-8 inside strings.
-                check_utf8(piece, file.display, line, byte)
-            scan = _scan_lines(piece)
-            yield piece, line, byte, scan
-            line += scan.breaks
-            byte += len(piece)
+        mapped = memory_map(handle, file)
+        if mapped is None:
+            byte = 0
+            for data in line_pieces(handle, FIRST_PIECE_SIZE, PIECE_SIZE):
+                yield byte, data, None
+                byte += len(data)
+            return
+    for byte, view in _split_lines(mapped, FIRST_PIECE_SIZE, PIECE_SIZE, _bom_length(mapped)):
+        yield byte, view, mapped
+
+
+def _split_lines(data, first_size: int, size: int, skip: int = 0) -> Iterator[tuple[int, memoryview]]:
+    """``(first byte, piece)`` for ``data`` (bytes or a memory map) after its first ``skip``
+    bytes, cut as :func:`._text.line_pieces` cuts a file; each piece is a view, not a copy.
+
+    Example:
+        >>> [(byte, bytes(piece)) for byte, piece in _split_lines(b"a\\nbb\\nc", 1, 3)]
+        [(0, b'a\\n'), (2, b'bb\\n'), (5, b'c')]
+    """
+    view = memoryview(data)
+    start, want = skip, first_size
+    while start < len(data):
+        end = data.find(b"\n", start + want - 1)
+        end = len(data) if end < 0 else end + 1
+        yield start - skip, view[start:end]
+        start, want = end, size
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -225,214 +322,6 @@ def _to_utf8(data: bytes, encoding, file) -> bytes:
         # PyArrow's JSON reader does not validate UTF-8 inside strings.
         check_utf8(data, file.display)
     return data
-
-
-class LineScan(NamedTuple):
-    """What one vectorised pass over a piece tells (:func:`_scan_lines`)."""
-
-    breaks: int          # line breaks
-    blank_led: bool      # some line break is followed by a blank character or another break
-    longest: int         # bytes in the longest line
-    null_led: bool       # some line starts with "n" (it could be a JSON null)
-
-
-def _scan_lines(data: bytes) -> LineScan:
-    """The :class:`LineScan` of ``data``: what :func:`_record_count` and the fast path's guards
-    need, in one vectorised pass (about half the time of a ``count`` plus a regex search, both
-    single-threaded over every byte of a big piece).
-
-    Example:
-        >>> tuple(_scan_lines(b'{"a": 1}\\n{"a": 2}\\n')), tuple(_scan_lines(b'{}\\n\\nnull'))
-        ((2, False, 8, False), (2, True, 4, True))
-    """
-    import numpy as np
-
-    codes = np.frombuffer(data, np.uint8)
-    breaks = np.flatnonzero(codes == _NEWLINE)
-    starts = breaks + 1
-    if len(starts) and starts[-1] == len(codes):
-        starts = starts[:-1]
-    blank_or_break = np.frombuffer(_BLANK_OR_BREAK, np.bool_)
-    firsts = codes[starts]
-    ends = np.concatenate((breaks, [len(codes)]))
-    longest = int((ends - np.concatenate(([-1], breaks))).max()) - 1
-    null_led = data[:1] == b"n" or bool((firsts == _N).any())
-    return LineScan(len(breaks), bool(blank_or_break[firsts].any()), longest, null_led)
-
-
-def _record_count(data: bytes, scan: LineScan | None = None) -> int | None:
-    """Non-empty lines in ``data`` (``scan``: its :func:`_scan_lines`, if done already);
-    ``None`` when some line holds only whitespace."""
-    scan = _scan_lines(data) if scan is None else scan
-    breaks, blank_after_break = scan.breaks, scan.blank_led
-    lines = breaks + (0 if data.endswith(b"\n") else 1)
-    if not _has_blank_line(data, blank_after_break):
-        return lines
-    blank = 0
-    for match in _EACH_BLANK_LINE.finditer(data):
-        if match.end() == len(data) and (not data or data.endswith(b"\n")):
-            continue  # the position after the final newline is not a line
-        text = match.group()
-        if text not in (b"", b"\r"):
-            return None
-        blank += 1
-    return lines - blank
-
-
-def _has_blank_line(data: bytes, blank_after_break: bool = True) -> bool:
-    """Whether some line of ``data`` is empty or holds only whitespace: the first, a middle one
-    or a last one without a line break (the end of a final line break starts no line).
-
-    A middle one starts with a blank character or a break right after a break, so it is
-    searched for only if ``blank_after_break`` (see :func:`_scan_lines`). Looked for in place:
-    a padded copy of a big piece costs more than the search itself.
-    """
-    if _LEADING_BLANK_LINE.match(data) or (blank_after_break and _BLANK_LINE.search(data)):
-        return True
-    if data.endswith(b"\n"):
-        return False
-    last = data.rfind(b"\n")
-    return last >= 0 and not data[last + 1:].strip(_BLANKS)
-
-
-class _DateColumns:
-    """The top-level columns the last piece inferred as timestamps, by name.
-
-    Reading such a piece costs two parses (infer, then again with the dates as strings); pieces
-    and files mostly share one layout, so the next piece names these columns as strings up front
-    and is parsed once (:func:`_read_with_date_columns`). Empty when nothing is worth carrying.
-    """
-
-    __slots__ = ("names",)
-
-    def __init__(self) -> None:
-        self.names: tuple[str, ...] = ()
-
-
-def _read_fast(data: bytes, scan: LineScan | None = None,
-               dates: _DateColumns | None = None) -> pa.Table | None:
-    """The file via PyArrow's JSON reader, or ``None`` when only the exact path is right.
-
-    ``scan`` is its :func:`_scan_lines`, if done already. ``dates`` (if given) names the columns
-    to try as strings first, and learns the ones inferred here for the next piece. The guards of
-    :mod:`.json_guards` send deep, ``null`` and huge-number lines to the exact path.
-    """
-    scan = _scan_lines(data) if scan is None else scan
-    expected = _record_count(data, scan)
-    if not expected or json_guards.may_nest_too_deep(data, scan.longest):
-        return None
-    table = _parsed_fast(data, expected, dates)
-    if table is None or json_guards.has_inexact_floats(table):
-        return None
-    if (scan.null_led or scan.blank_led) and json_guards.has_null_line(data, scan.blank_led):
-        return None
-    return table
-
-
-def _parsed_fast(data: bytes, expected: int, dates: _DateColumns | None) -> pa.Table | None:
-    import pyarrow.json as pj
-
-    read = pj.ReadOptions(block_size=max(1 << 20, min(len(data) // 8, 16 << 20)))
-    if dates is not None and dates.names:
-        table = _read_with_date_columns(data, read, expected, dates.names)
-        if table is not None:
-            return table
-    options = pj.ParseOptions(newlines_in_values=False)
-    try:
-        table = pj.read_json(pa.BufferReader(data), read_options=read, parse_options=options)
-        if table.num_rows != expected or _too_deep(table.schema):
-            return None  # e.g. two objects on one line: the exact path reports it
-        if dates is not None:
-            dates.names = _top_level_timestamps(table.schema)
-        if _has_timestamp(table.schema):
-            # Read again with the dates as the strings they are.
-            options = pj.ParseOptions(newlines_in_values=False, explicit_schema=_dates_as_strings(table.schema))
-            table = pj.read_json(pa.BufferReader(data), read_options=read, parse_options=options)
-        return table
-    except (pa.ArrowException, ValueError):
-        return None
-
-
-def _read_with_date_columns(data: bytes, read, expected: int, names: tuple[str, ...]) -> pa.Table | None:
-    """``data`` parsed once with the columns ``names`` as strings and the rest inferred: the
-    table :func:`_read_fast` would make by inferring then reading again, or ``None`` whenever it
-    could differ from that one (the caller then takes that usual path).
-
-    Strings are the only JSON values a string column accepts (PyArrow rejects a number, bool,
-    array or object there), so the named columns hold exactly what the second read would. The
-    other columns are inferred as usual; any timestamp among them needs the second read after
-    all. Each named column must hold a string in the first record: then it has at least one,
-    so inference gives it a type that becomes string, and its place in the column order is
-    known (PyArrow puts named columns first; inference orders columns as first seen).
-    """
-    import pyarrow.json as pj
-
-    record = _first_record(data)
-    if record is None or not all(isinstance(record.get(name), str) for name in names):
-        return None
-    schema = pa.schema([(name, pa.string()) for name in names])
-    options = pj.ParseOptions(newlines_in_values=False, explicit_schema=schema,
-                              unexpected_field_behavior="infer")
-    try:
-        table = pj.read_json(pa.BufferReader(data), read_options=read, parse_options=options)
-        if table.num_rows != expected or _too_deep(table.schema):
-            return None
-        table = table.select(list(record) + [name for name in table.column_names if name not in record])
-        return None if _has_timestamp(table.schema) else table
-    except (pa.ArrowException, ValueError, KeyError):
-        return None
-
-
-def _too_deep(schema: pa.Schema) -> bool:
-    """Nested deeper than a line may be: the exact path names the line."""
-    return any(json_guards.type_depth(field.type) > json_guards.MAX_DEPTH for field in schema)
-
-
-def _first_record(data: bytes) -> dict | None:
-    """The first non-empty line of ``data`` as a dict; ``None`` if it is not a JSON object or
-    is too long to be worth decoding in Python."""
-    start = 0
-    while data.startswith(b"\n", start) or data.startswith(b"\r\n", start):
-        start = data.index(b"\n", start) + 1
-    end = data.find(b"\n", start)
-    end = len(data) if end < 0 else end
-    if end - start > _FIRST_RECORD_LIMIT:
-        return None
-    try:
-        record = json.loads(data[start:end])
-    except (ValueError, RecursionError):
-        return None
-    return record if isinstance(record, dict) else None
-
-
-def _top_level_timestamps(schema: pa.Schema) -> tuple[str, ...]:
-    """The top-level timestamp columns of ``schema``; none if a timestamp sits inside a nested
-    column (naming the top-level ones would not spare the second read then)."""
-    names = tuple(field.name for field in schema if pa.types.is_timestamp(field.type))
-    nested = [field for field in schema if not pa.types.is_timestamp(field.type)]
-    return () if _has_timestamp(pa.schema(nested)) else names
-
-
-def _has_timestamp(schema: pa.Schema) -> bool:
-    found: list[pa.DataType] = []
-
-    def note(data_type: pa.DataType) -> pa.DataType:
-        if pa.types.is_timestamp(data_type):
-            found.append(data_type)
-        return data_type
-
-    for field in schema:
-        map_arrow_type(field.type, note)
-    return bool(found)
-
-
-def _dates_as_strings(schema: pa.Schema) -> pa.Schema:
-    """``schema`` with every timestamp, top-level or nested, as a string."""
-    return pa.schema([field.with_type(map_arrow_type(field.type, _timestamp_as_string)) for field in schema])
-
-
-def _timestamp_as_string(data_type: pa.DataType) -> pa.DataType:
-    return pa.string() if pa.types.is_timestamp(data_type) else data_type
 
 
 def _with_nulls_under_null_objects(table: pa.Table) -> pa.Table:
