@@ -489,8 +489,9 @@ def table_to_pandas(table: pa.Table):
     # per column is filled on one thread, and pandas may consolidate it later, copying again).
     # self_destruct frees each Arrow column once copied, so peak memory stays near one copy.
     # Small tables are converted on this thread: the pool's hand-off costs more than it saves there.
+    # (The buffers' size counts a slice's whole buffers, but costs nothing to ask, unlike nbytes.)
     frame = table.to_pandas(date_as_object=True, coerce_temporal_nanoseconds=False, self_destruct=True,
-                            use_threads=table.nbytes >= _THREADED_BYTES)
+                            use_threads=table.get_total_buffer_size() >= _THREADED_BYTES)
     if has_mixed(schema):
         restore_mixed(frame, schema)
     for position, values in exact.items():

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import functools
 import keyword
 from dataclasses import dataclass
 from typing import Iterator, Union
@@ -863,6 +864,13 @@ def parse(text: str) -> Expr:
         raise UserErrorException(
             f"{_PARSE_ERROR} Expression too long: {len(text)} characters (at most {MAX_LENGTH})."
         )
+    # A read parses each filter several times (building, optimising, filtering): short ones are
+    # remembered (trees are frozen); long ones are rare and would hold memory.
+    return _parsed(text) if len(text) <= 4096 else _Parser(text).parse()
+
+
+@functools.lru_cache(maxsize=128)
+def _parsed(text: str) -> Expr:
     return _Parser(text).parse()
 
 

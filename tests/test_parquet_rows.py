@@ -168,3 +168,16 @@ def test_a_damaged_row_group_is_reported_by_the_late_read(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(ExecutionError, match="bad.parquet"):
         mltable.from_parquet_files([{"file": str(path)}]).filter("id < 60").to_pandas_dataframe()
+
+
+def test_files_without_rows_to_read_can_be_read_again_after_to_pandas(tmp_path):
+    # Their empty tables share one made per schema: to_pandas (which destroys the table it converts)
+    # must never get that one.
+    for part in range(2):
+        pq.write_table(_table(part * GROUP, GROUP), tmp_path / f"p{part}.parquet", row_group_size=GROUP)
+    tbl = mltable.from_parquet_files([{"folder": str(tmp_path)}]).filter("id < 0")
+    for _ in range(3):
+        assert len(tbl.to_pandas_dataframe()) == 0
+        assert tbl.to_arrow().num_rows == 0
+        assert len(mltable.from_parquet_files([{"file": str(tmp_path / "p1.parquet")}]).filter(
+            "id < 0").to_pandas_dataframe()) == 0

@@ -13,7 +13,7 @@ from typing import Callable
 
 import pyarrow as pa
 
-__all__ = ["map_arrow_type", "normalise", "nulls_under_null_objects", "holds_struct"]
+__all__ = ["map_arrow_type", "normalise", "no_rows", "nulls_under_null_objects", "holds_struct"]
 
 
 def map_arrow_type(data_type: pa.DataType, leaf: Callable[[pa.DataType], pa.DataType]) -> pa.DataType:
@@ -64,13 +64,58 @@ def normalise(table: pa.Table) -> pa.Table:
     """
     if table.num_columns == 0:
         return table  # replace_schema_metadata would lose the row count of a column-less table
-    target = pa.schema([_map_field(field, _decoded) for field in table.schema])
-    if not target.equals(table.schema, check_metadata=False):
+    target, objects = _normal_form(table.schema)
+    if target is not None:
         table = table.cast(target)
-    for index, field in enumerate(table.schema):
-        if _holds_lists_object(field.type):
-            table = table.set_column(index, field, _lists_object_nulls_as_reference(table.column(index)))
+    for index in objects:
+        field = table.schema.field(index)
+        table = table.set_column(index, field, _lists_object_nulls_as_reference(table.column(index)))
     return table.replace_schema_metadata(None) if table.schema.metadata else table
+
+
+def no_rows(schema: pa.Schema, columns: tuple | None = None) -> pa.Table:
+    """The :func:`normalise` d table with no rows of ``schema`` (only ``columns``, when given).
+    Made once for the files of a read that share a schema; each call gives a new table object
+    (a slice of the kept one), since ``to_pandas(self_destruct=True)`` destroys the one it is given.
+
+    Example:
+        >>> no_rows(pa.schema([("c", pa.dictionary(pa.int8(), pa.string()))])).schema.field("c").type
+        DataType(string)
+    """
+    def empty(known: pa.Schema) -> pa.Table:
+        table = known.empty_table()
+        return normalise(table if columns is None else table.select(list(columns)))
+
+    return _by_schema(_NO_ROWS, schema, columns, empty).slice(0, 0)
+
+
+def _normal_form(schema: pa.Schema) -> tuple[pa.Schema | None, tuple[int, ...]]:
+    """What :func:`normalise` does to tables of ``schema`` (files of one read mostly share one):
+    the schema to cast to (None: none needed) and the columns holding lists objects."""
+    def plan(known: pa.Schema):
+        target = pa.schema([_map_field(field, _decoded) for field in known])
+        objects = tuple(index for index, field in enumerate(target) if _holds_lists_object(field.type))
+        return (None if target.equals(known, check_metadata=False) else target), objects
+
+    return _by_schema(_NORMAL_FORMS, schema, None, plan)
+
+
+_NO_ROWS: dict = {}
+_NORMAL_FORMS: dict = {}
+
+
+def _by_schema(cache: dict, schema: pa.Schema, extra, compute: Callable):
+    """``compute(schema)``, remembered for schemas equal to it metadata and all (``==`` on
+    schemas ignores metadata, which the results keep). A few hundred entries at most."""
+    key = (schema, extra)
+    for known, value in cache.get(key, ()):
+        if known.equals(schema, check_metadata=True):
+            return value
+    if len(cache) > 256:
+        cache.clear()
+    value = compute(schema)
+    cache.setdefault(key, []).append((schema, value))
+    return value
 
 
 def _lists_object(data_type: pa.DataType) -> bool:

@@ -39,7 +39,7 @@ import pyarrow as pa
 
 from ..concurrency import ordered_map
 from ..errors import ExecutionError
-from .arrow_types import normalise
+from .arrow_types import no_rows, normalise
 from .format import Format
 from .parquet_files import footer, is_empty, open_source, parquet_file, statistics_fragment
 
@@ -154,8 +154,7 @@ class _OpenedParquet:
 
     def head(self) -> pa.Table:
         if not self.groups:
-            empty = self.schema.empty_table()
-            return normalise(empty if self.wanted is None else empty.select(self.wanted))
+            return no_rows(self.schema, None if self.wanted is None else tuple(self.wanted))
         return self._read_matching(self.groups[:1])[0]
 
     def rest(self) -> list[pa.Table]:
@@ -186,9 +185,11 @@ class _OpenedParquet:
 
     def _read(self, groups: list[int], columns: list[str] | None = None) -> pa.Table:
         columns = self.wanted if columns is None else columns
+        # One column of one row group is decoded on this thread: the pool has nothing to share out.
+        threads = len(groups) > 1 or columns is None or len(columns) > 1
         try:
-            table = (self.parquet.read_row_group(groups[0], columns=columns, use_threads=True) if len(groups) == 1
-                     else self.parquet.read_row_groups(groups, columns=columns, use_threads=True))
+            table = (self.parquet.read_row_group(groups[0], columns=columns, use_threads=threads) if len(groups) == 1
+                     else self.parquet.read_row_groups(groups, columns=columns, use_threads=threads))
         except (pa.ArrowException, OSError) as error:
             shown = groups[0] if len(groups) == 1 else f"{groups[0]}-{groups[-1]}"
             raise ExecutionError(

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import UserErrorException
-from .arrow_types import normalise
+from .arrow_types import no_rows, normalise
 
 __all__ = ["read_matching"]
 
@@ -85,7 +85,7 @@ def read_matching(parquet: pq.ParquetFile, groups: Sequence[int], names: Sequenc
             runs.append((group, start, int(matched[low]) - start, int(matched[high - 1]) - start + 1, count))
         start += count
     if not runs:
-        return [_empty(parquet, names)]
+        return [no_rows(parquet.schema_arrow, tuple(names))]
 
     whole = [group for group, _, _, stop, count in runs if stop > _WHOLE_SHARE * count]
     read_whole = read(whole, others) if whole else None
@@ -119,5 +119,3 @@ def _read_head(parquet: pq.ParquetFile, group: int, columns: list, rows: int,
     return normalise(pa.Table.from_batches([batch]))
 
 
-def _empty(parquet: pq.ParquetFile, names: Sequence[str]) -> pa.Table:
-    return normalise(parquet.schema_arrow.empty_table().select(list(names)))
