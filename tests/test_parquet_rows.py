@@ -181,3 +181,77 @@ def test_files_without_rows_to_read_can_be_read_again_after_to_pandas(tmp_path):
         assert tbl.to_arrow().num_rows == 0
         assert len(mltable.from_parquet_files([{"file": str(tmp_path / "p1.parquet")}]).filter(
             "id < 0").to_pandas_dataframe()) == 0
+
+
+# --- statistics decided in Python (readers/parquet_stats.py) -------------------------------------
+
+
+def test_python_statistics_never_skip_a_row_group_with_a_passing_row(tmp_path):
+    from mltable_lite.expressions import evaluate
+    from mltable_lite.readers.parquet_stats import row_groups_passing
+
+    rng = np.random.default_rng(19)
+    rows = 12 * 20
+    floats = rng.normal(0, 50, rows)
+    floats[rng.random(rows) < 0.1] = np.nan
+    table = pa.table({
+        "i8": pa.array(rng.integers(-128, 128, rows), pa.int8()),
+        "i32": pa.array(np.sort(rng.integers(-1000, 1000, rows)), pa.int32()),
+        "i64": pa.array([None if 40 <= i < 60 or i % 9 == 0 else int(v) for i, v in
+                         enumerate(rng.integers(-2**62, 2**62, rows))], pa.int64()),
+        "f64": pa.array([None if 100 <= i < 120 else v for i, v in enumerate(floats)], pa.float64()),
+        "f32": pa.array(floats, pa.float32()),
+        "u32": pa.array(rng.integers(0, 2**32, rows), pa.uint32()),
+    })
+    path = tmp_path / "stats.parquet"
+    pq.write_table(table, path, row_group_size=20)
+    metadata = pq.read_metadata(path)
+    groups = [table.slice(start, 20) for start in range(0, rows, 20)]
+    literals = {"i8": [-129, -128, -5, 0, 127, 128, 3.5], "i32": [-1001, -1000, -7, 0, 999, 2**40],
+                "i64": [-2**62, 0, 2**61, 2**63, -(2**63) - 1], "f64": [-1e9, -10.5, 0, 2**53, 2**53 + 1, 7, 1e300],
+                "f32": [0.1, 0], "u32": [5, 2**31]}
+    decided = 0
+    for trial in range(600):
+        terms = []
+        for _ in range(rng.integers(1, 3)):
+            column = rng.choice(sorted(literals))
+            present = [v for v in table[column].to_pylist() if v is not None and v == v]
+            if rng.random() < 0.6:   # a value of the data, or just beside one: the edges of row groups
+                value = present[rng.integers(len(present))]
+                value = type(value)(value + rng.choice([-1, 0, 1])) if column != "f64" else value
+            else:
+                value = literals[column][rng.integers(len(literals[column]))]
+                value = value if rng.random() < 0.5 else (-value if value else value)
+            literal = f"-{-value!r}" if value < 0 else repr(value)
+            op = rng.choice(["<", "<=", ">", ">=", "==", "!="])
+            terms.append(f"{literal} {op} {column}" if rng.random() < 0.3 else f"{column} {op} {literal}")
+        text = " and ".join(terms)
+        tree = parse(text)
+        kept = row_groups_passing(metadata, [tree])
+        if kept is None:
+            continue
+        decided += 1
+        for index, group in enumerate(groups):
+            if any(evaluate(tree, group).to_pylist()):
+                assert index in kept, (text, index)
+    assert decided > 100   # the simple kind was met often enough for the test to mean something
+
+
+def test_python_statistics_decide_only_the_simple_kind(tmp_path):
+    from mltable_lite.readers.parquet_stats import row_groups_passing
+
+    path = tmp_path / "kinds.parquet"
+    pq.write_table(pa.table({"n": pa.array(range(100), pa.int64()), "f": np.arange(100) / 2,
+                             "s": [str(i) for i in range(100)], "user": [{"id": i} for i in range(100)]}),
+                   path, row_group_size=25)
+    metadata = pq.read_metadata(path)
+    assert row_groups_passing(metadata, [parse("n >= 30 and n < 60")]) == {1, 2}
+    assert row_groups_passing(metadata, [parse("n > 10"), parse("-1 < f <= 12")]) == {0}
+    assert row_groups_passing(metadata, [parse("99 == n")]) == {3}
+    assert row_groups_passing(metadata, [parse("n < -5")]) == set()
+    for text in ["n != 5", "n < 5 or n > 90", 's == "5"', "user.id < 5", "n < 5.5", "n + 1 < 5", "not n < 5",
+                 "missing < 5", "n < 5 and s == \"1\""]:
+        assert row_groups_passing(metadata, [parse(text)]) is None, text
+    unwritten = tmp_path / "nostats.parquet"
+    pq.write_table(pa.table({"n": range(100)}), unwritten, row_group_size=25, write_statistics=False)
+    assert row_groups_passing(pq.read_metadata(unwritten), [parse("n < 5")]) == {0, 1, 2, 3}

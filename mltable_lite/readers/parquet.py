@@ -243,13 +243,15 @@ def prune_row_groups(files: list, selected: list, filters: list) -> list:
     """Drop ``(file, row group)`` pairs whose statistics prove no row passes ``filters``.
 
     A file whose schema the filter cannot be compiled against is kept whole: the filter step
-    reports the problem when it runs.
+    reports the problem when it runs. The common filter (comparisons of number columns with
+    numbers) is decided in Python (:mod:`.parquet_stats`), any other by PyArrow's dataset logic.
 
     Example:
         >>> prune_row_groups(files, [(0, 0), (0, 1)], [parse("n >= 1450")])   # doctest: +SKIP
         [(0, 1)]
     """
     from ..expressions import compile_filter
+    from .parquet_stats import row_groups_passing
 
     by_file: dict = {}
     for file_index, group in selected:
@@ -258,6 +260,10 @@ def prune_row_groups(files: list, selected: list, filters: list) -> list:
     compiled: dict = {}   # physical schema → the filters compiled for it (files mostly share one)
     for file_index, groups in by_file.items():
         file = files[file_index]
+        kept = row_groups_passing(footer(file), filters)
+        if kept is not None:
+            surviving.update((file_index, group) for group in groups if group in kept)
+            continue
         try:
             # The footer already read (counting row groups read it): pyarrow's statistics logic decides.
             fragment = statistics_fragment(file)
