@@ -77,6 +77,7 @@ class _Batch:
     bodies: list = field(default_factory=list)     # each file's body, ending with a line break
     size: int = 0
     ahead: Ahead | None = None
+    joined: pa.Buffer | None = None                # the bodies, joined once the batch is closed
 
 
 def read_ahead(reader, numbered, spans: dict | None, head_size: int) -> Iterator[tuple[int, pa.Table]]:
@@ -194,12 +195,23 @@ def _body(prepared, known: dict) -> bytes | None:
     return body if body.endswith(b"\n") else body + b"\n"
 
 
-def _parse_batch(reader, batch: _Batch, pool: ThreadPoolExecutor) -> Ahead:
+def _parse_batch(reader, batch: _Batch, pool: ThreadPoolExecutor | None = None) -> Ahead:
+    """``read_csv`` of the batch's joined bodies with the types as they are now: started on
+    ``pool``, or done here (without one)."""
     options = reader.batch_options(batch.names)
     read_types = options.pop("read_types")
-    joined = pa.py_buffer(b"".join(batch.bodies))
-    batch.bodies = []
-    return Ahead(read_types, frozenset(reader.bool_tokens), pool.submit(pacsv.read_csv, joined, **options))
+    if batch.joined is None:
+        batch.joined = pa.py_buffer(b"".join(batch.bodies))
+        batch.bodies = []
+    if pool is not None:
+        parse = pool.submit(pacsv.read_csv, batch.joined, **options)
+    else:
+        parse = Future()
+        try:
+            parse.set_result(pacsv.read_csv(batch.joined, **options))
+        except Exception as error:  # noqa: BLE001 - as the pool's future would hold it
+            parse.set_exception(error)
+    return Ahead(read_types, frozenset(reader.bool_tokens), parse)
 
 
 def _ready(entry) -> bool:
@@ -221,6 +233,10 @@ def _read_first(reader, window: deque) -> Iterator[tuple[int, pa.Table]]:
 
 def _read_batch(reader, batch: _Batch) -> Iterator[tuple[int, pa.Table]]:
     """The batch's tables, one per file: slices of the joined parse, or each file read alone."""
+    if not reader.still_typed(batch.names, batch.ahead):
+        # An earlier file widened a column since the batch was parsed: parsed again, as it is now.
+        batch.ahead.parse.cancel()
+        batch.ahead = _parse_batch(reader, batch)
     table = reader.finish_batch(batch.names, batch.ahead, sum(rows for _, _, rows in batch.files))
     if table is None:
         for index, prepared, _ in batch.files:

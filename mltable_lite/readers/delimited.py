@@ -238,11 +238,15 @@ class _Reader:
         return {**self._csv_options(self.delimiter, internal, False, read_types, names, wanted),
                 "read_types": read_types}
 
+    def still_typed(self, names: list, ahead: Ahead) -> bool:
+        """Whether a parse of files with ``names`` started ahead has the types they are read with now."""
+        return ahead.read_types == self._read_plan(names)[1] and ahead.bool_tokens == self.bool_tokens
+
     def finish_batch(self, names: list, ahead: Ahead, rows: int) -> pa.Table | None:
         """The joined parse of a batch of files with ``names`` (:mod:`._csv_ahead`), finished as
         each file's read finishes it; None when its files are to be read one by one instead: the
         parse failed, a float may have rounded an integer, a column widens (each file's read
-        decides where), or the types changed since it was started."""
+        decides where), or the types changed since it was started (:meth:`still_typed`)."""
         internal, read_types, wanted = self._read_plan(names)
         if ahead.read_types != read_types or ahead.bool_tokens != self.bool_tokens:
             ahead.parse.cancel()
