@@ -163,7 +163,7 @@ def _read_files(files: Sequence, encoding, drop: bool) -> Iterator[tuple[int, pa
         return
     workers = LOOKAHEAD
     line = 1
-    for piece in _chain_one(parsed(first), ordered_map(parsed, pieces, workers=workers, ahead=workers + 1)):
+    for piece in _chain_one(parsed(first), ordered_map(parsed, pieces, workers=workers, ahead=2 * workers)):
         if piece.error is not None:
             raise piece.error
         if piece.byte == 0:
