@@ -167,9 +167,7 @@ def _read(files: list[FileRef], plan: Plan, read_plan, wrap_reader=None,
         # Rows the leading filters drop may be left unread, unless the rows are numbered (sampling
         # cuts them at partition edges by row counts) or a filter reads a column added after the read.
         filters = None if numbered is not None else _row_filters(plan, read_plan.row_group_filters)
-        options = {"row_filters": filters} if filters else {}
-        source = form.read(files, step, read_plan.columns, parts, context, **options) if context else form.read(
-            files, step, read_plan.columns, parts, **options)
+        source = form.read(files, step, read_plan.columns, parts, context or None, row_filters=filters)
         if numbered is not None:
             source = _cut_at_partitions(form, files, step, numbered, selected, context or sorted(parts), source)
     for index, table in source:

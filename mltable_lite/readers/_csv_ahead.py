@@ -66,6 +66,10 @@ class Ahead:
     bool_tokens: frozenset
     parse: Future          # of the pa.Table
 
+    def typed_as(self, read_types: dict, bool_tokens) -> bool:
+        """Whether this parse was started with the types (and boolean words) a read uses now."""
+        return self.read_types == read_types and self.bool_tokens == bool_tokens
+
 
 @dataclass
 class _Batch:

@@ -240,7 +240,7 @@ class _Reader:
 
     def still_typed(self, names: list, ahead: Ahead) -> bool:
         """Whether a parse of files with ``names`` started ahead has the types they are read with now."""
-        return ahead.read_types == self._read_plan(names)[1] and ahead.bool_tokens == self.bool_tokens
+        return ahead.typed_as(self._read_plan(names)[1], self.bool_tokens)
 
     def finish_batch(self, names: list, ahead: Ahead, rows: int) -> pa.Table | None:
         """The joined parse of a batch of files with ``names`` (:mod:`._csv_ahead`), finished as
@@ -248,7 +248,7 @@ class _Reader:
         parse failed, a float may have rounded an integer, a column widens (each file's read
         decides where), or the types changed since it was started (:meth:`still_typed`)."""
         internal, read_types, wanted = self._read_plan(names)
-        if ahead.read_types != read_types or ahead.bool_tokens != self.bool_tokens:
+        if not ahead.typed_as(read_types, self.bool_tokens):
             ahead.parse.cancel()
             return None
         try:
@@ -485,7 +485,7 @@ class _Reader:
         if self.step.support_multi_line and data.count(b'"') % 2:
             raise _SlowPath()  # a quote that never closes: pyarrow would run it to the end of the file
         internal, read_types, wanted = self._read_plan(names)
-        if ahead is not None and (ahead.read_types != read_types or ahead.bool_tokens != self.bool_tokens):
+        if ahead is not None and not ahead.typed_as(read_types, self.bool_tokens):
             ahead.parse.cancel()
             ahead = None   # parsed with types that an earlier file has since widened
         for attempt in range(4):

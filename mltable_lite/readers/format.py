@@ -59,7 +59,7 @@ class Format:
     def read_files(self, files: Sequence[FileRef], step, columns: Sequence[str] | None = None,
                    **options) -> Iterator[tuple[int, pa.Table]]:
         """The format's reader: ``(index into files, table)`` for every file, in order.
-        ``options`` are the format's own (parquet: ``row_groups``)."""
+        ``options`` are the format's own (parquet: ``row_groups``, ``row_filters``)."""
         raise NotImplementedError
 
     def with_reader(self, wrap: Callable[[Callable], Callable]) -> Format:

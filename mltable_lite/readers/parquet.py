@@ -305,11 +305,8 @@ class ParquetFormat(Format):
 
     def read(self, files, step, columns=None, parts=None, context=None, row_filters=None):
         # Row groups are read independently: the context (the bigger read) changes nothing.
-        options = {"row_filters": row_filters} if row_filters else {}
-        if parts is None:
-            return self.read_files(files, step, columns, **options)
         # A file mapped to no row groups (all pruned) still gives its columns (policy P7).
-        return self.read_files(files, step, columns, row_groups=parts, **options)
+        return self.read_files(files, step, columns, row_groups=parts, row_filters=row_filters)
 
 
 FORMAT = ParquetFormat()
